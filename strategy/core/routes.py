@@ -1,0 +1,56 @@
+"""Landing page, language switch, health check and the deny-by-default gate."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import Strategy
+from ..permissions import can_view_strategy, public
+from . import bp
+
+
+@bp.before_app_request
+def deny_by_default():
+    """Every endpoint needs a login unless its view is marked @public (static files are always public)."""
+    if request.endpoint is None or request.endpoint == "static":
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "is_public", False) or current_user.is_authenticated:
+        return None
+    return current_app.login_manager.unauthorized()
+
+
+@bp.route("/")
+@public
+def landing():
+    strategies = db.session.scalars(db.select(Strategy).order_by(Strategy.title)).all()
+    visible = [s for s in strategies if can_view_strategy(current_user, s)]
+    return render_template("core/landing.html", strategies=visible)
+
+
+@bp.route("/sprache/<lang>", methods=["POST"])
+@public
+def set_language(lang: str):
+    if lang not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session["lang"] = lang
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    db.session.execute(db.text("SELECT 1"))
+    return {"status": "ok"}
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths; anything else goes to the landing page."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("core.landing")

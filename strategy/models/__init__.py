@@ -1,0 +1,38 @@
+"""The domain model, one module per part, re-exported here."""
+from .accounts import FieldAssignment, Membership, Role, User
+from .base import utcnow
+from .history import AuditEvent, Revision, RevisionKind
+from .organisation import Organisation, OrganisationKind, Person
+from .records import (
+    OPEN_STEP_STATUSES,
+    Direction,
+    FinancingItem,
+    FundingSource,
+    FundingStatus,
+    Indicator,
+    IndicatorUnit,
+    IndicatorValue,
+    NextStep,
+    StepStatus,
+    financing_item_next_step,
+    next_step_field,
+)
+from .strategy import (
+    Field,
+    FieldPhase,
+    Milestone,
+    Responsibility,
+    ResponsibilityRole,
+    Strategy,
+    Visibility,
+    WorkingGroup,
+    WorkingGroupMember,
+)
+
+__all__ = [
+    "AuditEvent", "Direction", "Field", "FieldAssignment", "FieldPhase", "FinancingItem", "FundingSource",
+    "FundingStatus", "Indicator", "IndicatorUnit", "IndicatorValue", "Membership", "Milestone", "NextStep",
+    "OPEN_STEP_STATUSES", "Organisation", "OrganisationKind", "Person", "Responsibility", "ResponsibilityRole",
+    "Revision", "RevisionKind", "Role", "StepStatus", "Strategy", "User", "Visibility", "WorkingGroup",
+    "WorkingGroupMember", "financing_item_next_step", "next_step_field", "utcnow",
+]

@@ -1,0 +1,62 @@
+"""Append-only records of who changed what: revisions of a field's row and the audit log."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .accounts import User
+from .base import UTCDateTime, str_enum, utcnow
+from .strategy import Field
+
+
+class RevisionKind(enum.StrEnum):
+    CREATE = "create"
+    EDIT = "edit"
+    RESTORE = "restore"
+    NEXT_STEP = "next_step"
+    FINANCING = "financing"
+    INDICATOR = "indicator"
+    REVIEW = "review"
+
+
+class Revision(db.Model):
+    """An immutable record of one change to a field: who, when, which columns, and the content after it."""
+
+    __table_args__ = (sa.Index("ix_revision_field_created", "field_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    field_id: Mapped[int] = mapped_column(sa.ForeignKey("field.id", ondelete="RESTRICT"))
+    kind: Mapped[RevisionKind] = mapped_column(str_enum(RevisionKind), default=RevisionKind.EDIT)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="RESTRICT"))
+    # Kept as text so the history stays readable after the account is gone or renamed.
+    author_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    summary: Mapped[str] = mapped_column(sa.String(500), default="")
+    changed_columns: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    content: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+    field: Mapped[Field] = relationship()
+    author: Mapped[User | None] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Security-relevant events: logins, failed logins, admin actions."""
+
+    __table_args__ = (sa.Index("ix_audit_event_occurred", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    actor_label: Mapped[str] = mapped_column(sa.String(254), default="")
+    action: Mapped[str] = mapped_column(sa.String(60))
+    object_type: Mapped[str] = mapped_column(sa.String(60), default="")
+    object_id: Mapped[str] = mapped_column(sa.String(60), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    ip_address: Mapped[str] = mapped_column(sa.String(64), default="")
+
+    actor: Mapped[User | None] = relationship()

@@ -1,0 +1,109 @@
+"""The one place that answers "may this user do this to this object?".
+
+Views, templates and menus all ask these predicates; nothing else decides access.
+Anonymous users arrive as Flask-Login's AnonymousUserMixin (is_authenticated False).
+"""
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+from flask import abort
+from flask_login import current_user
+
+from .extensions import db
+from .models import Field, Role, Strategy, User, Visibility
+
+F = TypeVar("F", bound=Callable)
+
+
+def public(view: F) -> F:
+    """Mark a view as reachable without login (deny by default for everything else)."""
+    view.is_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def _user(user) -> User | None:
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def is_admin(user) -> bool:
+    account = _user(user)
+    return bool(account and account.is_admin)
+
+
+def role_in(user, strategy: Strategy) -> Role | None:
+    account = _user(user)
+    if account is None:
+        return None
+    for membership in account.memberships:
+        if membership.strategy_id == strategy.id:
+            return membership.role
+    return None
+
+
+def can_view_strategy(user, strategy: Strategy) -> bool:
+    if strategy.visibility == Visibility.PUBLIC or is_admin(user):
+        return True
+    role = role_in(user, strategy)
+    if role is None:
+        return False
+    if strategy.visibility == Visibility.PARTNERS:
+        return True
+    return role in (Role.STEERING, Role.COORDINATOR)
+
+
+def can_view_drafts(user, strategy: Strategy) -> bool:
+    """Steering, coordinators and admins read work in progress; partners and the public do not."""
+    return is_admin(user) or role_in(user, strategy) in (Role.STEERING, Role.COORDINATOR)
+
+
+def coordinates(user, field: Field) -> bool:
+    account = _user(user)
+    return bool(account) and any(a.field_id == field.id for a in account.assignments)
+
+
+def can_edit_field(user, field: Field) -> bool:
+    if field.is_archived:
+        return False
+    if is_admin(user):
+        return True
+    return role_in(user, field.strategy) == Role.COORDINATOR and coordinates(user, field)
+
+
+def can_view_history(user, field: Field) -> bool:
+    return can_view_drafts(user, field.strategy)
+
+
+def can_manage(user) -> bool:
+    """Admin pages: strategies, fields, people, accounts, assignments, audit log."""
+    return is_admin(user)
+
+
+def get_strategy_or_404(slug: str) -> Strategy:
+    """Load a strategy the current user may see; anything else is a 404 so its existence stays hidden."""
+    strategy = db.session.scalar(db.select(Strategy).filter_by(slug=slug))
+    if strategy is None or not can_view_strategy(current_user, strategy):
+        abort(404)
+    return strategy
+
+
+def get_field_or_404(strategy: Strategy, number: int) -> Field:
+    field = db.session.scalar(
+        db.select(Field).filter_by(strategy_id=strategy.id, number=number, is_archived=False)
+    )
+    if field is None:
+        abort(404)
+    return field
+
+
+def require(allowed: bool) -> None:
+    """Abort with 403 unless allowed; for objects whose existence the user may already know."""
+    if not allowed:
+        abort(403)
+
+
+__all__ = [
+    "can_edit_field", "can_manage", "can_view_drafts", "can_view_history", "can_view_strategy",
+    "coordinates", "get_field_or_404", "get_strategy_or_404", "is_admin", "public", "require", "role_in",
+]
+

@@ -1,0 +1,76 @@
+"""Object factories for tests: real model objects, saved through the real session."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field as dc_field
+
+from strategy.auth.passwords import hash_password
+from strategy.extensions import db
+from strategy.models import (
+    Field,
+    FieldAssignment,
+    Membership,
+    Organisation,
+    Person,
+    Role,
+    Strategy,
+    User,
+    Visibility,
+)
+
+PASSWORD = "korrekt-pferd-batterie"
+_counter = itertools.count(1)
+_password_hash: str | None = None
+
+
+def _hash() -> str:
+    # One slow argon2 hash per test run is enough: every factory user shares the password.
+    global _password_hash
+    if _password_hash is None:
+        _password_hash = hash_password(PASSWORD)
+    return _password_hash
+
+
+@dataclass
+class Factory:
+    """Creates objects and commits them, so tests read as: given these, when ..., then ..."""
+
+    created: list = dc_field(default_factory=list)
+
+    def organisation(self, name: str | None = None, **kwargs) -> Organisation:
+        org = Organisation(name=name or f"Organisation {next(_counter)}", **kwargs)
+        return self._save(org)
+
+    def person(self, name: str | None = None, **kwargs) -> Person:
+        return self._save(Person(name=name or f"Person {next(_counter)}", **kwargs))
+
+    def strategy(self, *, fields: int = 3, visibility: Visibility = Visibility.PUBLIC, **kwargs) -> Strategy:
+        n = next(_counter)
+        strategy = Strategy(slug=kwargs.pop("slug", f"strategie-{n}"), title=kwargs.pop("title", f"Strategie {n}"),
+                            visibility=visibility, **kwargs)
+        db.session.add(strategy)
+        for number in range(1, fields + 1):
+            db.session.add(Field(strategy=strategy, number=number, title=f"Handlungsfeld {number}",
+                                 goal_text=f"Ziel {number}"))
+        return self._save(strategy)
+
+    def field(self, strategy: Strategy, number: int) -> Field:
+        return db.session.scalar(db.select(Field).filter_by(strategy_id=strategy.id, number=number))
+
+    def user(self, *, role: Role | None = None, strategy: Strategy | None = None, fields: tuple[Field, ...] = (),
+             admin: bool = False, email: str | None = None, name: str | None = None, active: bool = True) -> User:
+        n = next(_counter)
+        user = User(email=email or f"user{n}@example.org", name=name or f"Nutzer*in {n}",
+                    password_hash=_hash(), is_admin=admin, active=active)
+        db.session.add(user)
+        if role is not None and strategy is not None:
+            user.memberships.append(Membership(strategy=strategy, role=role))
+        for f in fields:
+            user.assignments.append(FieldAssignment(field=f))
+        return self._save(user)
+
+    def _save(self, obj):
+        db.session.add(obj)
+        db.session.commit()
+        self.created.append(obj)
+        return obj

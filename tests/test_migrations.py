@@ -1,0 +1,64 @@
+"""The migrations build the same schema as the models, on SQLite and PostgreSQL, and go up and down."""
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+
+from strategy import create_app
+from strategy.extensions import db
+from tests.conftest import _test_config
+
+
+@pytest.fixture
+def empty_database(backend, request, tmp_path):
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    import psycopg
+
+    server = request.getfixturevalue("pg_server")
+    name = f"empty_{tmp_path.name[-20:]}".replace("-", "_").lower()
+    with psycopg.connect(host="127.0.0.1", port=server.port, user="postgres", dbname="postgres",
+                         autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield server.url(name)
+    with psycopg.connect(host="127.0.0.1", port=server.port, user="postgres", dbname="postgres",
+                         autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def migrated_app(empty_database, tmp_path, monkeypatch):
+    monkeypatch.setenv("STRATEGY_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(_test_config(empty_database))
+    with app.app_context():
+        upgrade()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_migrations_head_matches_the_models(migrated_app):
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, db.metadata)
+    assert diff == []
+
+
+def test_migrations_go_down_and_up_again(migrated_app):
+    downgrade(revision="base")
+    with db.engine.connect() as conn:
+        tables = set(sa.inspect(conn).get_table_names()) - {"alembic_version"}
+    assert tables == set()
+    upgrade()
+    with db.engine.connect() as conn:
+        assert "field" in sa.inspect(conn).get_table_names()
+
+
+def test_demo_data_loads_on_a_migrated_database(migrated_app):
+    from strategy.demo import load_demo
+    from strategy.models import Field
+
+    assert load_demo() is True
+    assert db.session.scalar(db.select(db.func.count()).select_from(Field)) == 13
