@@ -12,6 +12,8 @@ from importlib import resources
 
 from .auth.passwords import hash_password
 from .extensions import db
+from .fields.services import load_field_row
+from .snapshots import changed_keys, field_snapshot
 from .models import (
     Field,
     FieldAssignment,
@@ -27,6 +29,7 @@ from .models import (
     Person,
     Responsibility,
     ResponsibilityRole,
+    ReviewState,
     Revision,
     RevisionKind,
     Role,
@@ -34,6 +37,7 @@ from .models import (
     User,
     Visibility,
     WorkingGroup,
+    utcnow,
 )
 
 DEMO_SLUG = "dortmund-neuzuwanderung"
@@ -107,22 +111,21 @@ def load_demo() -> bool:
 
     _add_indicators(fields[data["indicators_named_in_source"]["goal_number"]], data["indicators_named_in_source"])
     db.session.flush()
+    now = utcnow()
     for field in fields.values():
+        snapshot = field_snapshot(load_field_row(field.id))
+        # The conference material is the agreed state: it is what partners and the public see.
+        field.review_state = ReviewState.APPROVED
+        field.approved_content = snapshot
+        field.approved_at = now
         db.session.add(
             Revision(field=field, kind=RevisionKind.CREATE, author_name="Datenimport (Demo)",
-                     summary="Zielsystem Dortmund geladen", changed_columns=[], content=field_content(field))
+                     summary="Zielsystem Dortmund geladen", changed_columns=changed_keys(None, snapshot),
+                     content=snapshot)
         )
     _ensure_accounts()
     db.session.commit()
     return True
-
-
-def field_content(field: Field) -> dict:
-    from .framework import TEXT_COLUMNS
-
-    content = {"title": field.title, "goal_text": field.goal_text, "phase": str(field.phase.value)}
-    content.update({column: getattr(field, column) or "" for column in TEXT_COLUMNS})
-    return content
 
 
 def _ensure_organisations() -> dict[str, Organisation]:

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
 from strategy.extensions import db
-from strategy.models import Field, FinancingItem, FundingSource, Responsibility, Strategy, Visibility
+from strategy.models import Field, FinancingItem, FundingSource, NextStep, Responsibility, Strategy, Visibility
 
 
 def test_several_strategies_live_side_by_side(make):
@@ -49,20 +49,21 @@ def test_financing_period_must_not_end_before_it_starts(make):
     db.session.rollback()
 
 
-def test_saving_a_stale_version_of_a_field_fails(app, make):
+def test_saving_a_stale_version_of_a_next_step_fails(app, make):
     strategy = make.strategy(fields=1)
-    field_id = strategy.fields[0].id
-    other = sa.orm.Session(db.engine)
-    theirs = other.get(Field, field_id)
-    ours = db.session.get(Field, field_id)
-    ours.vision = "Unsere Vision"
+    step = NextStep(field=strategy.fields[0], description="Erster Entwurf")
+    db.session.add(step)
     db.session.commit()
-    theirs.vision = "Ihre Vision"
+    other = sa.orm.Session(db.engine)
+    theirs = other.get(NextStep, step.id)
+    step.description = "Unsere Fassung"
+    db.session.commit()
+    theirs.description = "Ihre Fassung"
     with pytest.raises(StaleDataError):
         other.commit()
     other.close()
     db.session.expire_all()
-    assert db.session.get(Field, field_id).vision == "Unsere Vision"
+    assert db.session.get(NextStep, step.id).description == "Unsere Fassung"
 
 
 def test_sqlite_runs_with_wal_and_foreign_keys(app, backend):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-25 16:12:14.959032
+Create Date: 2026-11-25 16:17:36.370882
 
 """
 from alembic import op
@@ -118,6 +118,11 @@ def upgrade():
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('review_state', sa.Enum('draft', 'submitted', 'returned', 'approved', name='reviewstate', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('approved_content', sa.JSON(), nullable=True),
+    sa.Column('approved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('approved_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['approved_by_id'], ['user.id'], name=op.f('fk_field_approved_by_id_user'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['strategy_id'], ['strategy.id'], name=op.f('fk_field_strategy_id_strategy'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['updated_by_id'], ['user.id'], name=op.f('fk_field_updated_by_id_user'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_field')),

@@ -23,6 +23,7 @@ from .strategy import (
     Milestone,
     Responsibility,
     ResponsibilityRole,
+    ReviewState,
     Strategy,
     Visibility,
     WorkingGroup,
@@ -32,7 +33,7 @@ from .strategy import (
 __all__ = [
     "AuditEvent", "Direction", "Field", "FieldAssignment", "FieldPhase", "FinancingItem", "FundingSource",
     "FundingStatus", "Indicator", "IndicatorUnit", "IndicatorValue", "Membership", "Milestone", "NextStep",
-    "OPEN_STEP_STATUSES", "Organisation", "OrganisationKind", "Person", "Responsibility", "ResponsibilityRole",
+    "OPEN_STEP_STATUSES", "Organisation", "OrganisationKind", "Person", "Responsibility", "ResponsibilityRole", "ReviewState",
     "Revision", "RevisionKind", "Role", "StepStatus", "Strategy", "User", "Visibility", "WorkingGroup",
     "WorkingGroupMember", "financing_item_next_step", "next_step_field", "utcnow",
 ]

@@ -44,6 +44,27 @@ PHASE_LABELS = {
 }
 
 
+class ReviewState(enum.StrEnum):
+    """Where a field's content stands in review: Entwurf → zur Prüfung → zurückgegeben / freigegeben."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    APPROVED = "approved"
+
+    @property
+    def label(self):
+        return REVIEW_STATE_LABELS[self]
+
+
+REVIEW_STATE_LABELS = {
+    ReviewState.DRAFT: _l("Entwurf"),
+    ReviewState.SUBMITTED: _l("zur Prüfung"),
+    ReviewState.RETURNED: _l("zurückgegeben"),
+    ReviewState.APPROVED: _l("freigegeben"),
+}
+
+
 class ResponsibilityRole(enum.StrEnum):
     LEAD = "lead"  # federführend (FF)
     MEMBER = "member"
@@ -117,13 +138,24 @@ class Field(db.Model):
     gaps: Mapped[str] = mapped_column(sa.Text, default="")
     financing_notes: Mapped[str] = mapped_column(sa.Text, default="")
 
-    # Optimistic locking: every save bumps it, a save based on an older value is a conflict.
+    # Optimistic locking of the row's own content. The row-edit service bumps it with a compare-and-swap
+    # UPDATE; it is not a mapper version_id_col, so that adding a next step (its own row, its own version)
+    # does not turn a coordinator's concurrent text edit into a false conflict.
     version: Mapped[int] = mapped_column(default=1)
+    # The last change to anything the row shows (text, groups, steps, financing, indicators).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
 
+    # Review: partners and the public only ever see approved_content, a snapshot taken at approval
+    # (strategy.snapshots.field_snapshot); the live columns above are the working draft.
+    review_state: Mapped[ReviewState] = mapped_column(str_enum(ReviewState), default=ReviewState.DRAFT)
+    approved_content: Mapped[dict | None] = mapped_column(sa.JSON)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+
     strategy: Mapped[Strategy] = relationship(back_populates="all_fields")
     updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
     working_groups: Mapped[list[WorkingGroup]] = relationship(
         back_populates="field", order_by="WorkingGroup.position", cascade="all, delete-orphan"
     )
@@ -140,8 +172,6 @@ class Field(db.Model):
         back_populates="field", order_by="Indicator.position", cascade="all, delete-orphan"
     )
     assignments: Mapped[list[FieldAssignment]] = relationship(back_populates="field", cascade="all, delete-orphan")
-
-    __mapper_args__ = {"version_id_col": version}
 
     @property
     def label(self) -> str:
