@@ -6,8 +6,31 @@ from datetime import date, datetime
 from flask import Flask, current_app, request
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 
+from decimal import Decimal
+
 from . import permissions
 from .markup import plain_excerpt, render_markdown
+from .models.records import (
+    FUNDING_SOURCE_LABELS,
+    FUNDING_STATUS_LABELS,
+    INDICATOR_UNIT_LABELS,
+    STEP_STATUS_LABELS,
+    FundingSource,
+    FundingStatus,
+    IndicatorUnit,
+    StepStatus,
+)
+from .models.strategy import PHASE_LABELS, REVIEW_STATE_LABELS, FieldPhase, ReviewState
+
+# Labels of the enums whose values snapshots store as plain strings.
+_LABELS = {
+    "phase": (FieldPhase, PHASE_LABELS),
+    "review_state": (ReviewState, REVIEW_STATE_LABELS),
+    "step_status": (StepStatus, STEP_STATUS_LABELS),
+    "funding_source": (FundingSource, FUNDING_SOURCE_LABELS),
+    "funding_status": (FundingStatus, FUNDING_STATUS_LABELS),
+    "unit": (IndicatorUnit, INDICATOR_UNIT_LABELS),
+}
 
 
 def register(app: Flask) -> None:
@@ -16,9 +39,11 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = _datetime
     app.jinja_env.filters["as_of"] = _as_of
-    app.jinja_env.filters["format_currency_eur"] = lambda value: format_currency(value, "EUR")
+    app.jinja_env.filters["format_currency_eur"] = lambda value: format_currency(Decimal(str(value)), "EUR")
     app.jinja_env.filters["format_indicator"] = format_indicator_value
+    app.jinja_env.filters["label"] = enum_label
     app.jinja_env.globals["perm"] = permissions
+    app.jinja_env.globals["is_overdue"] = step_is_overdue
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -31,17 +56,34 @@ def register(app: Flask) -> None:
         }
 
 
-def _date(value: date | datetime | None, fmt: str = "medium") -> str:
-    return format_date(value, fmt) if value else ""
+def enum_label(value, kind: str) -> str:
+    """The UI label of an enum value, given as the enum member or as the string a snapshot stores."""
+    enum_cls, labels = _LABELS[kind]
+    return str(labels[enum_cls(getattr(value, "value", value))])
+
+
+def step_is_overdue(step: dict, today: date) -> bool:
+    """For a step as a snapshot stores it: due before today and neither done nor dropped."""
+    return bool(step.get("due_date")) and step["due_date"] < today.isoformat() and StepStatus(step["status"]).is_open
+
+
+def _parse_date(value):
+    if isinstance(value, str):
+        return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    return value
+
+
+def _date(value: date | datetime | str | None, fmt: str = "medium") -> str:
+    return format_date(_parse_date(value), fmt) if value else ""
 
 
 def _datetime(value: datetime | None, fmt: str = "medium") -> str:
     return format_datetime(value, fmt) if value else ""
 
 
-def _as_of(value: date | datetime | None) -> str:
+def _as_of(value: date | datetime | str | None) -> str:
     """'Stand 11/2026'-style month/year."""
-    return format_date(value, "MM/yyyy") if value else ""
+    return format_date(_parse_date(value), "MM/yyyy") if value else ""
 
 
 def format_indicator_value(value, unit) -> str:
@@ -49,6 +91,8 @@ def format_indicator_value(value, unit) -> str:
     if value is None:
         return ""
     unit = getattr(unit, "value", unit)
+    if isinstance(value, str):
+        value = Decimal(value)
     if unit == "eur":
         return format_currency(value, "EUR")
     number = format_decimal(value.normalize() if hasattr(value, "normalize") else value, format="#,##0.##")

@@ -70,6 +70,7 @@ def test_raw_html_in_user_text_is_never_passed_through(client, make):
     field.vision = ('<script>alert(1)</script> **fett** [Link](javascript:alert(2)) '
                     '<img src=x onerror=alert(3)> [gut](https://example.org)')
     db.session.commit()
+    make.approve(field)
     html = client.get(f"/strategien/{strategy.slug}/handlungsfelder/1").get_data(as_text=True)
     assert "<script>alert(1)" not in html
     assert "<img" not in html
@@ -116,6 +117,22 @@ def test_field_page_query_count_is_bounded(client, demo, count_queries):
     with count_queries() as counter:
         assert client.get(field_url(11)).status_code == 200
     assert counter.n <= 20
+
+
+def test_anonymous_visitors_see_the_approved_content_not_the_draft(client, demo):
+    field = db.session.scalar(db.select(Field).filter_by(strategy_id=demo.id, number=4))
+    field.vision = "Ein noch nicht freigegebener Entwurf"
+    db.session.commit()
+    html = client.get(field_url(4)).get_data(as_text=True)
+    assert "Ein noch nicht freigegebener Entwurf" not in html
+    assert "Dortmund lebt Diversität." in html
+
+
+def test_an_unapproved_field_says_so_to_anonymous_visitors(client, make):
+    strategy = make.strategy(fields=2)
+    make.approve(strategy.fields[0])
+    html = client.get(f"/strategien/{strategy.slug}/handlungsfelder/2").get_data(as_text=True)
+    assert "noch kein Stand freigegeben" in html
 
 
 def test_archived_field_is_gone_from_overview_and_its_page(client, demo):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-25 16:17:36.370882
+Create Date: 2026-11-25 16:22:54.134135
 
 """
 from alembic import op

@@ -7,12 +7,15 @@ from datetime import date
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..permissions import can_view_drafts
+from ..snapshots import Snapshot, field_snapshot
 from ..models import (
     Field,
     Indicator,
     NextStep,
     Person,
     Responsibility,
+    StepStatus,
     Strategy,
     WorkingGroup,
     WorkingGroupMember,
@@ -66,42 +69,40 @@ def load_field_row(field_id: int) -> Field:
     ).one()
 
 
-def steps_serving(field: Field) -> list[NextStep]:
-    """Steps of other fields that also serve this one (cross-cutting work)."""
-    return list(
-        db.session.scalars(
-            db.select(NextStep)
-            .join(next_step_field, next_step_field.c.next_step_id == NextStep.id)
-            .filter(next_step_field.c.field_id == field.id, NextStep.field_id != field.id)
-            .options(selectinload(NextStep.field), *_step_options())
-            .order_by(NextStep.due_date.is_(None), NextStep.due_date, NextStep.id)
-        )
-    )
+def visible_row(user, field: Field) -> Snapshot | None:
+    """What this user sees of a row: the live working state for those who may see drafts, else the
+    approved snapshot (None when nothing has been approved yet)."""
+    if can_view_drafts(user, field.strategy):
+        return field_snapshot(field)
+    return field.approved_content
+
+
+def steps_serving_in(rows: list[Snapshot], number: int) -> list[dict]:
+    """Steps of other rows that also serve field `number`, from the same kind of rows (live or approved)."""
+    return [
+        step
+        for row in rows
+        if row["number"] != number
+        for step in row["next_steps"]
+        if number in step.get("also_serves", [])
+    ]
 
 
 @dataclass
-class StepSummary:
+class StepCounts:
     open: int = 0
     overdue: int = 0
 
 
-def step_summary(field: Field, today: date) -> StepSummary:
-    summary = StepSummary()
-    for step in field.next_steps:
-        if step.status.is_open:
-            summary.open += 1
-            if step.is_overdue(today):
-                summary.overdue += 1
-    return summary
+def count_steps(row: Snapshot, today: date) -> StepCounts:
+    counts = StepCounts()
+    for step in row["next_steps"]:
+        if StepStatus(step["status"]).is_open:
+            counts.open += 1
+            if step["due_date"] and step["due_date"] < today.isoformat():
+                counts.overdue += 1
+    return counts
 
 
-def key_indicator(field: Field) -> Indicator | None:
-    for indicator in field.indicators:
-        if indicator.is_key:
-            return indicator
-    return None
-
-
-def responsible_labels(field: Field) -> list[str]:
-    return [r.label for r in field.responsibilities]
-
+def key_indicator(row: Snapshot) -> dict | None:
+    return next((indicator for indicator in row["indicators"] if indicator["is_key"]), None)

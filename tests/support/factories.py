@@ -69,6 +69,19 @@ class Factory:
             user.assignments.append(FieldAssignment(field=f))
         return self._save(user)
 
+    def approve(self, *fields: Field) -> None:
+        """Approve fields as they stand now, so partners and the public see this content."""
+        from strategy.fields.services import load_field_row
+        from strategy.models import ReviewState, utcnow
+        from strategy.snapshots import field_snapshot
+
+        db.session.flush()
+        for field in fields:
+            field.approved_content = field_snapshot(load_field_row(field.id))
+            field.review_state = ReviewState.APPROVED
+            field.approved_at = utcnow()
+        db.session.commit()
+
     def _save(self, obj):
         db.session.add(obj)
         db.session.commit()
