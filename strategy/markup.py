@@ -1,6 +1,7 @@
 """Markdown-lite for the framework's text columns: paragraphs, lists, bold/italic, links. Never raw HTML."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import nh3
@@ -21,9 +22,14 @@ def _parser() -> MarkdownIt:
     )
 
 
+# German gender stars (Neuzuwander*innen, Partner*innen) are letters on both sides of a '*'; CommonMark
+# would read two of them in one paragraph as emphasis. Escaping them keeps the star and **bold** works.
+_GENDER_STAR = re.compile(r"(?<=\w)\*(?=\w)")
+
+
 @lru_cache(maxsize=4096)
 def _render(text: str) -> str:
-    html = _parser().render(text)
+    html = _parser().render(_GENDER_STAR.sub(r"\\*", text))
     # Second line of defence: whatever the parser emits is sanitised again.
     return nh3.clean(
         html,
