@@ -79,6 +79,53 @@ def can_manage(user) -> bool:
     return is_admin(user)
 
 
+# --- audiences and blocks (status pages and the open-data API) ---------------------------------------
+
+# Who reads a strategy, from the least to the most trusted; a block of a row names the least audience
+# that may read it (Strategy.block_visibility), so its rank decides.
+AUDIENCE_RANK = {Visibility.PUBLIC: 0, Visibility.PARTNERS: 1, Visibility.INTERNAL: 2}
+
+
+def visibility_blocks() -> tuple[str, ...]:
+    """The blocks of a row whose visibility admins choose: the framework's phases, then the indicators."""
+    from .framework import FRAMEWORK
+
+    return tuple(phase.key for phase in FRAMEWORK) + ("indicators",)
+
+
+def audience_of(user, strategy: Strategy) -> Visibility:
+    """The audience a user reads a strategy as: internal (admins, steering, coordinators), partners, public."""
+    if is_admin(user):
+        return Visibility.INTERNAL
+    role = role_in(user, strategy)
+    if role in (Role.STEERING, Role.COORDINATOR):
+        return Visibility.INTERNAL
+    if role == Role.PARTNER:
+        return Visibility.PARTNERS
+    return Visibility.PUBLIC
+
+
+def block_audience(strategy: Strategy, block: str) -> Visibility:
+    """The least audience that may read a block; unset blocks are readable by all who see the strategy."""
+    value = (strategy.block_visibility or {}).get(block)
+    return Visibility(value) if value in Visibility._value2member_map_ else Visibility.PUBLIC
+
+
+def can_view_block(user, strategy: Strategy, block: str) -> bool:
+    if not can_view_strategy(user, strategy):
+        return False
+    return AUDIENCE_RANK[audience_of(user, strategy)] >= AUDIENCE_RANK[block_audience(strategy, block)]
+
+
+def visible_blocks(user, strategy: Strategy) -> frozenset[str]:
+    return frozenset(block for block in visibility_blocks() if can_view_block(user, strategy, block))
+
+
+def can_manage_visibility(user, strategy: Strategy) -> bool:
+    """Who chooses which blocks partners and the public read: admins."""
+    return is_admin(user)
+
+
 def get_strategy_or_404(slug: str) -> Strategy:
     """Load a strategy the current user may see; anything else is a 404 so its existence stays hidden."""
     strategy = db.session.scalar(db.select(Strategy).filter_by(slug=slug))
@@ -103,6 +150,8 @@ def require(allowed: bool) -> None:
 
 
 __all__ = [
+    "AUDIENCE_RANK", "audience_of", "block_audience", "can_manage_visibility", "can_view_block",
+    "visibility_blocks", "visible_blocks",
     "can_edit_field", "can_manage", "can_view_drafts", "can_view_history", "can_view_strategy",
     "coordinates", "get_field_or_404", "get_strategy_or_404", "is_admin", "public", "require", "role_in",
 ]

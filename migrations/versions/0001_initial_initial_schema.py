@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-25 16:22:54.134135
+Create Date: 2026-11-25 16:27:25.348101
 
 """
 from alembic import op
@@ -47,6 +47,8 @@ def upgrade():
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('owner_organisation_id', sa.Integer(), nullable=True),
     sa.Column('visibility', sa.Enum('internal', 'partners', 'public', name='visibility', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('block_visibility', sa.JSON(), nullable=False),
+    sa.Column('settings_changed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['owner_organisation_id'], ['organisation.id'], name=op.f('fk_strategy_owner_organisation_id_organisation'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_strategy')),
@@ -82,6 +84,22 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user')),
     sa.UniqueConstraint('email', name=op.f('uq_user_email'))
     )
+    op.create_table('api_token',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('prefix', sa.String(length=16), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_api_token_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash'))
+    )
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_token_user_id'), ['user_id'], unique=False)
+
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
@@ -388,6 +406,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_audit_event_actor_id'))
 
     op.drop_table('audit_event')
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
+
+    op.drop_table('api_token')
     op.drop_table('user')
     with op.batch_alter_table('milestone', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_milestone_strategy_id'))

@@ -3,6 +3,7 @@ from .accounts import FieldAssignment, Membership, Role, User
 from .base import utcnow
 from .history import AuditEvent, Revision, RevisionKind
 from .organisation import Organisation, OrganisationKind, Person
+from .publishing import ApiToken
 from .records import (
     OPEN_STEP_STATUSES,
     Direction,
@@ -31,7 +32,7 @@ from .strategy import (
 )
 
 __all__ = [
-    "AuditEvent", "Direction", "Field", "FieldAssignment", "FieldPhase", "FinancingItem", "FundingSource",
+    "ApiToken", "AuditEvent", "Direction", "Field", "FieldAssignment", "FieldPhase", "FinancingItem", "FundingSource",
     "FundingStatus", "Indicator", "IndicatorUnit", "IndicatorValue", "Membership", "Milestone", "NextStep",
     "OPEN_STEP_STATUSES", "Organisation", "OrganisationKind", "Person", "Responsibility", "ResponsibilityRole", "ReviewState",
     "Revision", "RevisionKind", "Role", "StepStatus", "Strategy", "User", "Visibility", "WorkingGroup",

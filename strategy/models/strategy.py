@@ -83,6 +83,11 @@ class Strategy(db.Model):
         sa.ForeignKey("organisation.id", ondelete="SET NULL"), index=True
     )
     visibility: Mapped[Visibility] = mapped_column(str_enum(Visibility), default=Visibility.INTERNAL)
+    # Per block of a row (framework phase keys + "indicators"): the least audience that may read it
+    # (a Visibility value); blocks not named follow the strategy's visibility. See permissions.can_view_block.
+    block_visibility: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    # When visibility settings last changed: part of the status pages' cache validators.
+    settings_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     owner: Mapped[Organisation | None] = relationship()
