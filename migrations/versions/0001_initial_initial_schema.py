@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-25 16:27:25.348101
+Create Date: 2026-11-25 16:27:48.807175
 
 """
 from alembic import op
@@ -116,6 +116,22 @@ def upgrade():
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_event_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index('ix_audit_event_occurred', ['occurred_at'], unique=False)
+
+    op.create_table('edition',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('strategy_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('decided_on', sa.Date(), nullable=False),
+    sa.Column('content', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_name', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_edition_created_by_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['strategy_id'], ['strategy.id'], name=op.f('fk_edition_strategy_id_strategy'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_edition'))
+    )
+    with op.batch_alter_table('edition', schema=None) as batch_op:
+        batch_op.create_index('ix_edition_strategy_created', ['strategy_id', 'created_at'], unique=False)
 
     op.create_table('field',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -259,6 +275,28 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_responsibility_organisation_id'), ['organisation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_responsibility_person_id'), ['person_id'], unique=False)
 
+    op.create_table('review_comment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('field_id', sa.Integer(), nullable=False),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('column', sa.String(length=40), nullable=True),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('author_name', sa.String(length=200), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolved_by_id', sa.Integer(), nullable=True),
+    sa.Column('resolved_by_name', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['user.id'], name=op.f('fk_review_comment_author_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['field_id'], ['field.id'], name=op.f('fk_review_comment_field_id_field'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['parent_id'], ['review_comment.id'], name=op.f('fk_review_comment_parent_id_review_comment'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['resolved_by_id'], ['user.id'], name=op.f('fk_review_comment_resolved_by_id_user'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_comment'))
+    )
+    with op.batch_alter_table('review_comment', schema=None) as batch_op:
+        batch_op.create_index('ix_review_comment_field_created', ['field_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_review_comment_parent_id'), ['parent_id'], unique=False)
+
     op.create_table('revision',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('field_id', sa.Integer(), nullable=False),
@@ -368,6 +406,11 @@ def downgrade():
         batch_op.drop_index('ix_revision_field_created')
 
     op.drop_table('revision')
+    with op.batch_alter_table('review_comment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_comment_parent_id'))
+        batch_op.drop_index('ix_review_comment_field_created')
+
+    op.drop_table('review_comment')
     with op.batch_alter_table('responsibility', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_responsibility_person_id'))
         batch_op.drop_index(batch_op.f('ix_responsibility_organisation_id'))
@@ -401,6 +444,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_field_strategy_id'))
 
     op.drop_table('field')
+    with op.batch_alter_table('edition', schema=None) as batch_op:
+        batch_op.drop_index('ix_edition_strategy_created')
+
+    op.drop_table('edition')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_event_occurred')
         batch_op.drop_index(batch_op.f('ix_audit_event_actor_id'))

@@ -1,9 +1,11 @@
 """The domain model, one module per part, re-exported here."""
 from .accounts import FieldAssignment, Membership, Role, User
 from .base import utcnow
+from .editions import Edition, EditionIsImmutable
 from .history import AuditEvent, Revision, RevisionKind
 from .organisation import Organisation, OrganisationKind, Person
 from .publishing import ApiToken
+from .review import ReviewComment
 from .records import (
     OPEN_STEP_STATUSES,
     Direction,
@@ -36,5 +38,5 @@ __all__ = [
     "FundingStatus", "Indicator", "IndicatorUnit", "IndicatorValue", "Membership", "Milestone", "NextStep",
     "OPEN_STEP_STATUSES", "Organisation", "OrganisationKind", "Person", "Responsibility", "ResponsibilityRole", "ReviewState",
     "Revision", "RevisionKind", "Role", "StepStatus", "Strategy", "User", "Visibility", "WorkingGroup",
-    "WorkingGroupMember", "financing_item_next_step", "next_step_field", "utcnow",
+    "WorkingGroupMember", "Edition", "EditionIsImmutable", "ReviewComment", "financing_item_next_step", "next_step_field", "utcnow",
 ]
