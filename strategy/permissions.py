@@ -79,6 +79,58 @@ def can_manage(user) -> bool:
     return is_admin(user)
 
 
+def can_lock_out(user, account: User) -> bool:
+    """Deactivating an account or taking away its admin flag: never one's own, so an admin cannot lock
+    themselves out (and the last active admin always remains)."""
+    return can_manage(user) and _user(user) is not None and account.id != user.id
+
+
+def can_erase_person(user, person) -> bool:
+    """Deleting a person (GDPR erasure): admins, once; the placeholder row itself is never erased again."""
+    return can_manage(user) and not person.is_deleted
+
+
+# --- review, comments, editions --------------------------------------------------------------------
+
+def is_steering(user, strategy: Strategy) -> bool:
+    return is_admin(user) or role_in(user, strategy) == Role.STEERING
+
+
+def can_submit_field(user, field: Field) -> bool:
+    """Coordinators of the field (and admins) hand a draft or a returned row in for review."""
+    return can_edit_field(user, field)
+
+
+def can_review_field(user, field: Field) -> bool:
+    """Steering (and admins) return or approve, but never a field they coordinate themselves:
+    whoever has an assignment on a field may not approve it, whatever their role (four-eyes rule)."""
+    return not field.is_archived and is_steering(user, field.strategy) and not coordinates(user, field)
+
+
+def can_comment_on_field(user, field: Field) -> bool:
+    """Steering (and admins) start review comments on a field."""
+    return not field.is_archived and is_steering(user, field.strategy)
+
+
+def can_take_part_in_review(user, field: Field) -> bool:
+    """Answer and resolve review comments: steering, admins, and the field's own coordinators."""
+    return can_comment_on_field(user, field) or can_edit_field(user, field)
+
+
+def can_view_review(user, field: Field) -> bool:
+    """The review thread and the "geändert seit Freigabe" markers: those who may read drafts."""
+    return can_view_drafts(user, field.strategy)
+
+
+def can_view_editions(user, strategy: Strategy) -> bool:
+    """Editions hold approved content only, so whoever may read the strategy may read them and compare."""
+    return can_view_strategy(user, strategy)
+
+
+def can_create_edition(user, strategy: Strategy) -> bool:
+    return is_steering(user, strategy)
+
+
 # --- audiences and blocks (status pages and the open-data API) ---------------------------------------
 
 # Who reads a strategy, from the least to the most trusted; a block of a row names the least audience
@@ -152,7 +204,9 @@ def require(allowed: bool) -> None:
 __all__ = [
     "AUDIENCE_RANK", "audience_of", "block_audience", "can_manage_visibility", "can_view_block",
     "visibility_blocks", "visible_blocks",
-    "can_edit_field", "can_manage", "can_view_drafts", "can_view_history", "can_view_strategy",
+    "can_edit_field", "can_erase_person", "can_lock_out", "can_manage", "can_view_drafts", "can_view_history", "can_view_strategy",
+    "can_comment_on_field", "can_create_edition", "can_review_field", "can_submit_field",
+    "can_take_part_in_review", "can_view_editions", "can_view_review", "is_steering",
     "coordinates", "get_field_or_404", "get_strategy_or_404", "is_admin", "public", "require", "role_in",
 ]
 
