@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .extensions import db
-from .models import Field, Revision, RevisionKind, User, utcnow
+from .models import Field, ReviewState, Revision, RevisionKind, User, utcnow
 from .snapshots import Snapshot, changed_keys, field_snapshot
 
 
@@ -21,6 +21,11 @@ def record_change(field: Field, author: User | None, kind: RevisionKind, before:
         return None
     field.updated_at = utcnow()
     field.updated_by = author
+    if field.review_state in (ReviewState.APPROVED, ReviewState.SUBMITTED):
+        # The one place of this rule: changing approved or submitted content starts a new draft. The
+        # approved snapshot (approved_content) stays what partners and the public see until the draft is
+        # approved; a submission is withdrawn, since steering would otherwise approve what it has not read.
+        field.review_state = ReviewState.DRAFT
     revision = Revision(
         field=field,
         kind=kind,
