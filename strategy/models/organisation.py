@@ -4,6 +4,7 @@ import enum
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -21,6 +22,21 @@ class OrganisationKind(enum.StrEnum):
     MIGRANT_ORG = "migrant_org"  # MSO / MO
     VOLUNTEERS = "volunteers"
     OTHER = "other"
+
+    @property
+    def label(self):
+        return ORGANISATION_KIND_LABELS[self]
+
+
+ORGANISATION_KIND_LABELS = {
+    OrganisationKind.CITY: _l("Stadtverwaltung"),
+    OrganisationKind.AGENCY: _l("Agentur für Arbeit"),
+    OrganisationKind.JOBCENTRE: _l("Jobcenter"),
+    OrganisationKind.WELFARE: _l("Träger / Wohlfahrtsverband"),
+    OrganisationKind.MIGRANT_ORG: _l("Migrant*innenorganisation (MSO/MO)"),
+    OrganisationKind.VOLUNTEERS: _l("Ehrenamt"),
+    OrganisationKind.OTHER: _l("Sonstige"),
+}
 
 
 class Organisation(db.Model):
