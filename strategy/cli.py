@@ -36,25 +36,37 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Admin-Konto {email} angelegt.")
 
+    @app.cli.command("setup-demo")
+    @click.option("--address", default="http://127.0.0.1:5000/", help="Where the app will be served.")
+    def setup_demo(address: str) -> None:
+        """Bring the database up to date, load the demo data and print the address and demo accounts."""
+        _setup_demo(address)
+
     @app.cli.command("serve-demo")
     @click.option("--host", default="127.0.0.1")
     @click.option("--port", default=5000, type=int)
     def serve_demo(host: str, port: int) -> None:
-        """Bring the database up to date, load the demo data, print the accounts and serve the app."""
-        from .demo import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
-
-        upgrade()
-        load_demo()
-        click.echo("")
-        click.echo(f"  Gesamtstrategie läuft unter  http://{host}:{port}/")
-        click.echo("")
-        click.echo(f"  Demo-Konten (Passwort für alle: {DEMO_PASSWORD}):")
-        for email, _name, role, fields, _person, _org in DEMO_ACCOUNTS:
-            what = "Admin" if role is None else role.value
-            if fields:
-                what += " für Handlungsfeld " + ", ".join(str(n) for n in fields)
-            click.echo(f"    {email:<34} {what}")
-        click.echo("")
+        """setup-demo, then serve with the development server (for working on the app)."""
         from werkzeug.serving import run_simple
 
+        _setup_demo(f"http://{host}:{port}/")
         run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+def _setup_demo(address: str) -> None:
+    from .demo import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
+
+    upgrade()
+    load_demo()
+    roles = {None: "Administration", "steering": "Koordinierungsgruppe / Lenkung",
+             "coordinator": "Handlungsfeld-Koordination", "partner": "Partner"}
+    click.echo("")
+    click.echo(f"  Gesamtstrategie läuft unter  {address}")
+    click.echo("")
+    click.echo(f"  Demo-Konten (Passwort für alle: {DEMO_PASSWORD}):")
+    for email, _name, role, fields, _person, _org in DEMO_ACCOUNTS:
+        what = roles[role.value if role else None]
+        if fields:
+            what += " für Handlungsfeld " + " und ".join(str(n) for n in fields)
+        click.echo(f"    {email:<34} {what}")
+    click.echo("")

@@ -62,3 +62,4 @@ def test_the_app_ships_its_own_copy_of_the_reference_data():
     package = Path(strategy.__file__).parent
     for module in package.rglob("*.py"):
         assert "shared/reference" not in module.read_text(encoding="utf-8"), module
+

@@ -62,3 +62,21 @@ def test_demo_data_loads_on_a_migrated_database(migrated_app):
 
     assert load_demo() is True
     assert db.session.scalar(db.select(db.func.count()).select_from(Field)) == 13
+
+
+def test_setup_demo_migrates_an_empty_database_and_prints_every_demo_account(empty_database, tmp_path,
+                                                                            monkeypatch):
+    from strategy.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+    from strategy.models import Field
+
+    monkeypatch.setenv("STRATEGY_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(_test_config(empty_database))
+    result = app.test_cli_runner().invoke(args=["setup-demo", "--address", "http://127.0.0.1:5123/"])
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:5123/" in result.output
+    assert DEMO_PASSWORD in result.output
+    for email, *_ in DEMO_ACCOUNTS:
+        assert email in result.output
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Field)) == 13
+        db.engine.dispose()
