@@ -20,6 +20,7 @@ from .models.records import (
     IndicatorUnit,
     StepStatus,
 )
+from .models.history import REVISION_KIND_LABELS, RevisionKind
 from .models.strategy import PHASE_LABELS, REVIEW_STATE_LABELS, FieldPhase, ReviewState
 
 # Labels of the enums whose values snapshots store as plain strings.
@@ -30,6 +31,7 @@ _LABELS = {
     "funding_source": (FundingSource, FUNDING_SOURCE_LABELS),
     "funding_status": (FundingStatus, FUNDING_STATUS_LABELS),
     "unit": (IndicatorUnit, INDICATOR_UNIT_LABELS),
+    "revision_kind": (RevisionKind, REVISION_KIND_LABELS),
 }
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -22,6 +23,21 @@ class RevisionKind(enum.StrEnum):
     FINANCING = "financing"
     INDICATOR = "indicator"
     REVIEW = "review"
+
+    @property
+    def label(self):
+        return REVISION_KIND_LABELS[self]
+
+
+REVISION_KIND_LABELS = {
+    RevisionKind.CREATE: _l("angelegt"),
+    RevisionKind.EDIT: _l("bearbeitet"),
+    RevisionKind.RESTORE: _l("wiederhergestellt"),
+    RevisionKind.NEXT_STEP: _l("Schritte geändert"),
+    RevisionKind.FINANCING: _l("Finanzierung geändert"),
+    RevisionKind.INDICATOR: _l("Kennzahlen geändert"),
+    RevisionKind.REVIEW: _l("Prüfung"),
+}
 
 
 class Revision(db.Model):
