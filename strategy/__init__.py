@@ -114,10 +114,12 @@ def _register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .core import bp as core_bp
     from .fields import bp as fields_bp
+    from .review import bp as review_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(fields_bp)
+    app.register_blueprint(review_bp)
 
 
 __all__ = ["create_app"]
