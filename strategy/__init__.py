@@ -39,6 +39,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret_key(app.instance_path)
 
     app.url_map.converters["id"] = DatabaseId
+    from . import logs, security
+
+    logs.configure(app)
+    security.register(app)  # first, so the request id exists before CSRF and login checks run
     _init_extensions(app)
     _register_blueprints(app)
 

@@ -22,6 +22,14 @@ class Config:
     FUNDING_HORIZON_MONTHS = 12
     SQLITE_BUSY_TIMEOUT_MS = 10_000
 
+    # --- every response (strategy/security.py, strategy/logs.py) ---
+    # Production behind HTTPS sets SECURITY_HSTS (env SECURITY_HSTS=1).
+    SECURITY_HSTS = False
+    SECURITY_HSTS_MAX_AGE = 365 * 24 * 3600
+    # A header set by a trusted reverse proxy whose request id the logs should reuse (e.g. "X-Request-ID").
+    REQUEST_ID_HEADER: str | None = None
+    LOG_LEVEL = "INFO"
+
 
 def from_environment() -> dict:
     """Settings taken from the environment (12-factor style), for gunicorn deployments."""
@@ -30,4 +38,6 @@ def from_environment() -> dict:
         settings["SQLALCHEMY_DATABASE_URI"] = url
     if key := os.environ.get("SECRET_KEY"):
         settings["SECRET_KEY"] = key
+    if hsts := os.environ.get("SECURITY_HSTS"):
+        settings["SECURITY_HSTS"] = hsts.lower() in ("1", "true", "yes", "on")
     return settings

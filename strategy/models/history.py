@@ -76,3 +76,9 @@ class AuditEvent(db.Model):
     ip_address: Mapped[str] = mapped_column(sa.String(64), default="")
 
     actor: Mapped[User | None] = relationship()
+
+
+# The database itself refuses UPDATE and DELETE on both tables (triggers.py), whatever the code does.
+from .triggers import install as _install_append_only_triggers  # noqa: E402
+
+_install_append_only_triggers(db.metadata)

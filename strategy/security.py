@@ -1,0 +1,152 @@
+"""What every response carries: security headers, a request id, caching rules; and forms that survive errors.
+
+Registered in create_app(). Nothing here touches the database, so it works on error pages while the
+database is down.
+
+Form re-display: a view decorated with @keeps_input gets its form back, with what the user typed, when a
+POST to it fails for a reason that is not the user's fault: the CSRF token expired during a long edit, the
+disk is full, the database is unreachable for a moment. The view is called again in "re-display" mode, in
+which `FlaskForm.validate_on_submit()` answers False, so the view renders its form from the submitted data
+(with a fresh CSRF token) instead of saving. A view that opts in must therefore only write inside
+`if form.validate_on_submit():` — which is how every form view here is written anyway.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Callable, TypeVar
+
+from flask import Flask, Response, current_app, flash, g, make_response, request, session
+from flask_login import AnonymousUserMixin
+from flask_wtf import FlaskForm
+
+F = TypeVar("F", bound=Callable)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=()"
+)
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def register(app: Flask) -> None:
+    app.before_request(_assign_request_id)
+    app.after_request(_secure_headers)
+    _guard_validate_on_submit()
+
+
+# --- request id ---------------------------------------------------------------------------------
+
+def _assign_request_id() -> None:
+    g.request_id = _new_request_id()
+
+
+def _new_request_id() -> str:
+    """Ours unless a trusted proxy in front gave one (REQUEST_ID_HEADER), so logs can be joined up."""
+    header = current_app.config.get("REQUEST_ID_HEADER")
+    if header:
+        given = request.headers.get(header, "")
+        if _REQUEST_ID.match(given):
+            return given
+    return uuid.uuid4().hex[:16]
+
+
+def request_id() -> str:
+    """This request's id (made on first use, e.g. when routing failed before any before_request ran)."""
+    if not request:
+        return ""
+    if "request_id" not in g:
+        g.request_id = _new_request_id()
+    return g.request_id
+
+
+# --- headers --------------------------------------------------------------------------------------
+
+def _secure_headers(response: Response) -> Response:
+    headers = response.headers
+    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = PERMISSIONS_POLICY
+    headers["X-Frame-Options"] = "DENY"  # for browsers that predate frame-ancestors
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["X-Request-ID"] = request_id()
+    if current_app.config.get("SECURITY_HSTS"):
+        headers["Strict-Transport-Security"] = f"max-age={int(current_app.config['SECURITY_HSTS_MAX_AGE'])}"
+    if request.endpoint != "static" and (_viewer_is_signed_in() or not _view_is_public()):
+        # What a signed-in user sees stays in no cache: not the browser's back button after logout,
+        # not a shared proxy.
+        response.headers["Cache-Control"] = "no-store, private"
+        response.headers.pop("Expires", None)
+        response.vary.add("Cookie")
+    return response
+
+
+def _viewer_is_signed_in() -> bool:
+    """Without touching the database: a loaded user object, or a login recorded in the session."""
+    user = g.get("_login_user")
+    if user is not None and not isinstance(user, AnonymousUserMixin):
+        return True
+    return "_user_id" in session
+
+
+def _view_is_public() -> bool:
+    if request.endpoint is None:  # 404 / 405 from routing: no view, the error page is public
+        return True
+    view = current_app.view_functions.get(request.endpoint)
+    return bool(getattr(view, "is_public", False))
+
+
+# --- keeping form input when a POST fails --------------------------------------------------------
+
+def keeps_input(view: F) -> F:
+    """Opt a form view in to re-display with the typed input when its POST fails (see module docstring)."""
+    view.keeps_input = True  # type: ignore[attr-defined]
+    return view
+
+
+def may_redisplay() -> bool:
+    """Whether this request's POST can be answered with its form, filled with what was sent."""
+    if request.method != "POST" or request.endpoint is None or g.get("redisplaying_form"):
+        return False
+    view = current_app.view_functions.get(request.endpoint)
+    if not getattr(view, "keeps_input", False):
+        return False
+    # The deny-by-default gate may not have run yet (CSRF is checked before it): ask it again here.
+    if getattr(view, "is_public", False):
+        return True
+    from flask_login import current_user
+
+    try:
+        return bool(current_user.is_authenticated)
+    except Exception:  # the database is gone as well: no form to give back
+        return False
+
+
+def redisplay_form(message: str, status: int) -> Response:
+    """Call the view again in re-display mode: it renders its form from the submitted data, saves nothing."""
+    g.redisplaying_form = True
+    flash(message, "error")
+    view = current_app.view_functions[request.endpoint]
+    response = make_response(current_app.ensure_sync(view)(**(request.view_args or {})))
+    if response.status_code < 400:  # a redirect or 200 would hide that nothing was saved
+        response.status_code = status
+    return response
+
+
+def _guard_validate_on_submit() -> None:
+    """In re-display mode a form is never 'submitted and valid', so a view does not save what it shows."""
+    if getattr(FlaskForm.validate_on_submit, "_redisplay_aware", False):
+        return
+    original = FlaskForm.validate_on_submit
+
+    def validate_on_submit(self, extra_validators=None):
+        if g and g.get("redisplaying_form"):
+            return False
+        return original(self, extra_validators=extra_validators)
+
+    validate_on_submit._redisplay_aware = True  # type: ignore[attr-defined]
+    FlaskForm.validate_on_submit = validate_on_submit  # type: ignore[method-assign]
