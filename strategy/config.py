@@ -17,6 +17,9 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+    # Werkzeug's default (500 kB per form field) would answer an over-long text with a bare 413; with the
+    # whole request as the limit it reaches the form, which says "too long" next to the field and keeps it.
+    MAX_FORM_MEMORY_SIZE = MAX_CONTENT_LENGTH
     # Text columns are prose; a whole row rarely exceeds a few thousand words.
     MAX_TEXT_LENGTH = 20_000
     FUNDING_HORIZON_MONTHS = 12

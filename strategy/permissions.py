@@ -74,6 +74,11 @@ def can_view_history(user, field: Field) -> bool:
     return can_view_drafts(user, field.strategy)
 
 
+def can_restore_revision(user, field: Field) -> bool:
+    """Restoring an older revision of a row is editing it: its coordinators and admins."""
+    return can_view_history(user, field) and can_edit_field(user, field)
+
+
 def can_manage(user) -> bool:
     """Admin pages: strategies, fields, people, accounts, assignments, audit log."""
     return is_admin(user)
@@ -204,7 +209,7 @@ def require(allowed: bool) -> None:
 __all__ = [
     "AUDIENCE_RANK", "audience_of", "block_audience", "can_manage_visibility", "can_view_block",
     "visibility_blocks", "visible_blocks",
-    "can_edit_field", "can_erase_person", "can_lock_out", "can_manage", "can_view_drafts", "can_view_history", "can_view_strategy",
+    "can_edit_field", "can_restore_revision", "can_erase_person", "can_lock_out", "can_manage", "can_view_drafts", "can_view_history", "can_view_strategy",
     "can_comment_on_field", "can_create_edition", "can_review_field", "can_submit_field",
     "can_take_part_in_review", "can_view_editions", "can_view_review", "is_steering",
     "coordinates", "get_field_or_404", "get_strategy_or_404", "is_admin", "public", "require", "role_in",
