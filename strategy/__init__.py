@@ -118,11 +118,17 @@ def _register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .core import bp as core_bp
     from .fields import bp as fields_bp
+    from .api import bp as api_bp
+    from .api import tokens_bp as api_tokens_bp
+    from .status import bp as status_bp
     from .review import bp as review_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(fields_bp)
+    app.register_blueprint(status_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
     app.register_blueprint(review_bp)
 
 

@@ -31,13 +31,15 @@ def landing():
     return render_template("core/landing.html", strategies=visible)
 
 
-@bp.route("/sprache/<lang>", methods=["POST"])
+@bp.route("/sprache/<lang>", methods=["GET", "POST"])
 @public
 def set_language(lang: str):
+    # GET is allowed so that the switch needs no CSRF token in the page (see base.html); it only sets
+    # the reader's own language, and `next` is restricted to same-site paths.
     if lang not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = lang
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(_safe_next(request.values.get("next")))
 
 
 @bp.route("/healthz")

@@ -1,0 +1,39 @@
+"""Conditional GET for pages and API answers: validators first, rendering only when the copy is stale."""
+from __future__ import annotations
+
+from flask import Response, request, session
+from flask_login import current_user
+
+from .services import Validators
+
+
+def is_current(validators: Validators) -> bool:
+    """Whether the client's cached copy matches (If-None-Match wins over If-Modified-Since, RFC 9110)."""
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(validators.etag)
+    if request.if_modified_since is not None:
+        return validators.last_modified <= request.if_modified_since
+    return False
+
+
+def not_modified(validators: Validators, *, private: bool) -> Response:
+    return stamp(Response(status=304), validators, private=private)
+
+
+def stamp(response: Response, validators: Validators, *, private: bool) -> Response:
+    """Validators and caching rules: revalidate every time; shared caches only for what carries no viewer."""
+    response.set_etag(validators.etag)
+    response.last_modified = validators.last_modified
+    response.cache_control.no_cache = True
+    if private:
+        response.cache_control.private = True
+    else:
+        response.cache_control.public = True
+    # The language (and for pages the login) comes from the session cookie.
+    response.vary.add("Cookie")
+    return response
+
+
+def viewer_is_private() -> bool:
+    """A page shows something of its viewer (name, logout form, flashed messages): keep it out of shared caches."""
+    return bool(current_user.is_authenticated or session.get("_flashes"))

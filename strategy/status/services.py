@@ -1,0 +1,287 @@
+"""Reading the approved state for partners and the public: status, due steps, funding, recent changes.
+
+Everything here works on approved snapshots (Field.approved_content), never on the live draft columns, and
+only on the blocks the reader may see (permissions.visible_blocks).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db
+from ..framework import FRAMEWORK
+from ..models import AuditEvent, Field, FieldPhase, Revision, RevisionKind, StepStatus, Strategy, Visibility
+from ..snapshots import Snapshot, changed_keys
+
+# Which keys of a snapshot belong to which block (framework phase or indicators).
+BLOCK_KEYS: dict[str, tuple[str, ...]] = {
+    **{
+        phase.key: tuple(
+            key
+            for column in phase.columns
+            for key in ((column.key, "financing_items") if column.kind == "financing" else (column.key,))
+        )
+        for phase in FRAMEWORK
+    },
+    "indicators": ("indicators",),
+}
+
+BLOCK_LABELS: dict[str, Any] = {
+    **{phase.key: phase.label for phase in FRAMEWORK},
+    "indicators": _l("Kennzahlen"),
+}
+
+AUDIENCE_LABELS = {
+    Visibility.PUBLIC: _l("Öffentlichkeit"),
+    Visibility.PARTNERS: _l("Partner"),
+    Visibility.INTERNAL: _l("nur intern (Lenkung, Koordination)"),
+}
+
+
+def local_today() -> date:
+    """Today where the strategy's people work; due dates and funding periods are calendar days there."""
+    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+
+
+# --- which rows, which blocks --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ApprovedField:
+    id: int
+    number: int
+    title: str
+    approved_at: datetime | None
+    row: Snapshot | None  # the approved snapshot, reduced to the visible blocks; None until approved
+
+
+def approved_fields(strategy: Strategy, blocks: frozenset[str], *, limit: int | None = None,
+                    offset: int = 0) -> list[ApprovedField]:
+    """The live fields in order with their approved rows only: one query, no draft columns, no history."""
+    query = (
+        db.select(Field.id, Field.number, Field.title, Field.approved_at, Field.approved_content)
+        .where(Field.strategy_id == strategy.id, Field.is_archived.is_(False))
+        .order_by(Field.number)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        ApprovedField(id, number, title, approved_at, visible_part(content, blocks) if content else None)
+        for id, number, title, approved_at, content in db.session.execute(query)
+    ]
+
+
+def visible_part(row: Snapshot, blocks: Iterable[str]) -> Snapshot:
+    """A copy of a snapshot without the keys of hidden blocks; `hidden_blocks` names what was left out."""
+    blocks = frozenset(blocks)
+    hidden = [block for block in BLOCK_KEYS if block not in blocks]
+    dropped = {key for block in hidden for key in BLOCK_KEYS[block]}
+    visible = {key: value for key, value in row.items() if key not in dropped}
+    visible["hidden_blocks"] = hidden
+    return visible
+
+
+def visible_framework(blocks: Iterable[str]) -> tuple:
+    """The framework's phases the reader may see, for templates that walk FRAMEWORK (fields/_row.html)."""
+    blocks = frozenset(blocks)
+    return tuple(phase for phase in FRAMEWORK if phase.key in blocks)
+
+
+# --- plain-language status -----------------------------------------------------------------------
+
+STATUS_LABELS = {
+    "not_approved": _l("noch nicht freigegeben"),
+    "preparing": _l("in Vorbereitung"),
+    "goals_agreed": _l("Ziele vereinbart"),
+    "solutions": _l("Lösungen in Arbeit"),
+    "implementing": _l("in Umsetzung"),
+}
+
+_STARTED = (StepStatus.IN_PROGRESS.value, StepStatus.DONE.value)
+
+
+def plain_status(row: Snapshot | None) -> str:
+    """Where a field stands, in words a partner understands; the one rule for pages, API and PDFs.
+
+    implementation phase, or a step already started or done → in Umsetzung; workshop II → Lösungen in Arbeit;
+    strategic goals written (workshop I) → Ziele vereinbart; otherwise → in Vorbereitung.
+    Uses the phase and the steps, which every audience reads, and the goals only when they are visible.
+    """
+    if row is None:
+        return "not_approved"
+    phase = row.get("phase")
+    if phase == FieldPhase.IMPLEMENTATION.value or any(
+        step.get("status") in _STARTED for step in row.get("next_steps", [])
+    ):
+        return "implementing"
+    if phase == FieldPhase.WORKSHOP_2.value:
+        return "solutions"
+    if phase == FieldPhase.WORKSHOP_1.value or (row.get("strategic_goals") or "").strip():
+        return "goals_agreed"
+    return "preparing"
+
+
+# --- what is due ---------------------------------------------------------------------------------
+
+def _months_ahead(today: date, months: int) -> date:
+    month = today.month - 1 + months
+    year = today.year + month // 12
+    month = month % 12 + 1
+    day = min(today.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30,
+                          31, 31, 30, 31, 30, 31][month - 1])
+    return date(year, month, day)
+
+
+def _open(step: dict) -> bool:
+    return StepStatus(step["status"]).is_open
+
+
+def steps_due(fields: list[ApprovedField], today: date, months: int) -> list[tuple[ApprovedField, dict]]:
+    """Open steps due from today up to `months` ahead, soonest first."""
+    until = _months_ahead(today, months).isoformat()
+    found = [
+        (field, step)
+        for field in fields if field.row
+        for step in field.row.get("next_steps", [])
+        if _open(step) and step.get("due_date") and today.isoformat() <= step["due_date"] <= until
+    ]
+    return sorted(found, key=lambda pair: (pair[1]["due_date"], pair[0].number))
+
+
+def steps_overdue(fields: list[ApprovedField], today: date) -> list[tuple[ApprovedField, dict]]:
+    """Open steps whose due date has passed, longest overdue first."""
+    found = [
+        (field, step)
+        for field in fields if field.row
+        for step in field.row.get("next_steps", [])
+        if _open(step) and step.get("due_date") and step["due_date"] < today.isoformat()
+    ]
+    return sorted(found, key=lambda pair: (pair[1]["due_date"], pair[0].number))
+
+
+def funding_ending(fields: list[ApprovedField], today: date, months: int) -> list[tuple[ApprovedField, dict]]:
+    """Financing items that end between today and `months` ahead, soonest first; follow-up marks Verstetigung."""
+    until = _months_ahead(today, months).isoformat()
+    found = [
+        (field, item)
+        for field in fields if field.row
+        for item in field.row.get("financing_items", [])
+        if item.get("end_date") and today.isoformat() <= item["end_date"] <= until
+    ]
+    return sorted(found, key=lambda pair: (pair[1]["end_date"], pair[0].number))
+
+
+def key_indicator(fields: list[ApprovedField]) -> tuple[ApprovedField, dict] | None:
+    """The strategy's headline figure: the first visible key indicator that has values."""
+    for field in fields:
+        for indicator in (field.row or {}).get("indicators", []):
+            if indicator.get("is_key") and indicator.get("values"):
+                return field, indicator
+    return None
+
+
+# --- cheap cache validators ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Validators:
+    etag: str
+    last_modified: datetime
+    last_approved_at: datetime | None
+
+
+def validators(strategy: Strategy, *parts: object) -> Validators:
+    """ETag and Last-Modified of a status page or API answer, from one aggregate query, without rendering.
+
+    The content depends on the approved rows (max/count of approved_at, which fields are live), on the
+    strategy's own settings, on today's date (due and overdue steps) and on whatever the caller adds
+    (audience, language, viewer, page).
+    """
+    latest, approved, live, ids = db.session.execute(
+        db.select(
+            db.func.max(Field.approved_at), db.func.count(Field.approved_at), db.func.count(Field.id),
+            db.func.coalesce(db.func.sum(Field.id), 0),
+        ).where(Field.strategy_id == strategy.id, Field.is_archived.is_(False))
+    ).one()
+    if latest is not None and latest.tzinfo is None:  # SQLite aggregates lose the column type
+        latest = datetime.fromisoformat(str(latest)).replace(tzinfo=timezone.utc)
+    today = local_today()
+    key = "|".join(str(part) for part in (
+        current_app.config.get("STATUS_CACHE_VERSION", "1"), strategy.id, strategy.title, strategy.subtitle,
+        strategy.visibility, sorted((strategy.block_visibility or {}).items()), strategy.settings_changed_at,
+        latest, approved, live, ids, today, *parts,
+    ))
+    etag = hashlib.sha256(key.encode()).hexdigest()[:32]
+    midnight = datetime.combine(today, time(0), ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
+    candidates = [strategy.settings_changed_at, midnight.astimezone(timezone.utc)]
+    if latest is not None:
+        candidates.append(latest)
+    return Validators(etag, max(candidates).replace(microsecond=0), latest)
+
+
+# --- recent changes ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Change:
+    field: ApprovedField
+    approved_at: datetime
+    changed: list[str]  # top-level snapshot keys, reduced to the visible blocks
+    is_first_approval: bool
+
+
+def recent_changes(strategy: Strategy, blocks: frozenset[str], weeks: int, today: date) -> list[Change]:
+    """Fields approved within the last `weeks`, newest first, with what changed against the state that was
+    approved when the period began (several approvals in the period count as one change). Fields with no
+    approval before the period are reported as newly approved."""
+    since = datetime.combine(today - timedelta(weeks=weeks), time(0), timezone.utc)
+    fields = [f for f in approved_fields(strategy, blocks) if f.approved_at and f.approved_at >= since]
+    if not fields:
+        return []
+    before_period = _approved_before(fields, since)
+    visible_keys = {key for block in blocks for key in BLOCK_KEYS[block]} | {"title", "goal_text", "phase"}
+    changes = []
+    for field in fields:
+        before = before_period.get(field.id)
+        keys = [key for key in changed_keys(before, field.row or {}) if key in visible_keys] if before else []
+        if before is not None and not keys:
+            continue  # approved again without a change the reader can see
+        changes.append(Change(field, field.approved_at, keys, before is None))
+    return sorted(changes, key=lambda change: (change.approved_at, -change.field.number), reverse=True)
+
+
+def _approved_before(fields: list[ApprovedField], since: datetime) -> dict[int, Snapshot]:
+    """Each field's approved snapshot as it stood at `since`: the review revision written with the last
+    approval before then (approvals are the audit log's field_approved events; review.services.approve
+    writes the event and then the revision with the approved snapshot in the same request)."""
+    ids = [field.id for field in fields]
+    last_approval: dict[int, datetime] = {}
+    for object_id, occurred_at in db.session.execute(
+        db.select(AuditEvent.object_id, db.func.max(AuditEvent.occurred_at))
+        .where(AuditEvent.action == "field_approved", AuditEvent.object_type == "field",
+               AuditEvent.object_id.in_([str(i) for i in ids]), AuditEvent.occurred_at < since)
+        .group_by(AuditEvent.object_id)
+    ):
+        last_approval[int(object_id)] = _aware(occurred_at)
+    if not last_approval:
+        return {}
+    earliest = min(last_approval.values())
+    snapshots: dict[int, Snapshot] = {}
+    for field_id, created_at, content in db.session.execute(
+        db.select(Revision.field_id, Revision.created_at, Revision.content)
+        .where(Revision.field_id.in_(list(last_approval)), Revision.kind == RevisionKind.REVIEW,
+               Revision.created_at >= earliest)
+        .order_by(Revision.field_id, Revision.created_at)
+    ):
+        approved_at = last_approval[field_id]
+        if field_id not in snapshots and _aware(created_at) >= approved_at and content:
+            snapshots[field_id] = content
+    return snapshots
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
