@@ -45,6 +45,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.register(app)  # first, so the request id exists before CSRF and login checks run
     _init_extensions(app)
     _register_blueprints(app)
+    from .auth import init_app as init_auth
+
+    init_auth(app)  # cookie names, trusted proxy hops
 
     from . import cli, errors, templating
 

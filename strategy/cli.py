@@ -1,8 +1,6 @@
 """`flask` commands: demo data, first admin, serving the demo."""
 from __future__ import annotations
 
-import getpass
-
 import click
 from flask import Flask
 from flask_migrate import upgrade
@@ -22,19 +20,46 @@ def register(app: Flask) -> None:
     @app.cli.command("create-admin")
     @click.option("--email", prompt=True)
     @click.option("--name", prompt=True)
-    def create_admin(email: str, name: str) -> None:
-        """Create the first admin account; the password is asked for interactively."""
-        from .auth.passwords import hash_password
+    @click.option("--password-stdin", is_flag=True,
+                  help="Read the password from standard input (one line) instead of asking for it.")
+    def create_admin(email: str, name: str, password_stdin: bool) -> None:
+        """Create the first admin account. The password is asked for (hidden, twice) or read from stdin."""
+        from .auth.services import set_password, validate_new_password
         from .models import User
 
-        if db.session.scalar(db.select(User).filter_by(email=email)) is not None:
+        email = email.strip()
+        if db.session.scalar(db.select(User).filter(db.func.lower(User.email) == email.lower())) is not None:
             raise click.ClickException(f"Es gibt schon ein Konto für {email}.")
-        password = getpass.getpass("Passwort: ")
-        if len(password) < 12:
-            raise click.ClickException("Das Passwort muss mindestens 12 Zeichen lang sein.")
-        db.session.add(User(email=email, name=name, password_hash=hash_password(password), is_admin=True))
+        if password_stdin:
+            password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        else:
+            password = click.prompt("Passwort", hide_input=True, confirmation_prompt="Passwort wiederholen")
+        user = User(email=email, name=name.strip(), is_admin=True)
+        with app.test_request_context():  # German messages need a locale, which is chosen per request
+            problems = validate_new_password(password, user=user)
+        if problems:
+            raise click.ClickException(" ".join(problems))
+        set_password(user, password)
+        db.session.add(user)
         db.session.commit()
         click.echo(f"Admin-Konto {email} angelegt.")
+
+    @app.cli.command("set-password-link")
+    @click.argument("email")
+    @click.option("--base-url", default="http://127.0.0.1:5000/", show_default=True,
+                  help="The address users open the app at, for the printed link.")
+    def set_password_link(email: str, base_url: str) -> None:
+        """Print a one-time link to set the password of an account (e.g. an admin who forgot theirs)."""
+        from .auth.services import create_set_password_link
+        from .models import User
+
+        user = db.session.scalar(db.select(User).filter(db.func.lower(User.email) == email.strip().lower()))
+        if user is None:
+            raise click.ClickException(f"Es gibt kein Konto für {email}.")
+        with app.test_request_context(base_url=base_url):
+            link = create_set_password_link(user, created_by=None)
+        db.session.commit()
+        click.echo(link)
 
     @app.cli.command("setup-demo")
     @click.option("--address", default="http://127.0.0.1:5000/", help="Where the app will be served.")

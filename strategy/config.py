@@ -25,6 +25,36 @@ class Config:
     FUNDING_HORIZON_MONTHS = 12
     SQLITE_BUSY_TIMEOUT_MS = 10_000
 
+    # --- accounts, login and sessions (strategy/auth) ---
+    # Production sets SESSION_COOKIE_SECURE (env SESSION_COOKIE_SECURE=1): the cookie is then also named __Host-session.
+    SESSION_COOKIE_SECURE = False
+    # Number of reverse proxies in front of the app whose X-Forwarded-For is trusted (0: use the socket address).
+    PROXY_FIX_X_FOR = 0
+    PASSWORD_MIN_LENGTH = 12
+    PASSWORD_MAX_LENGTH = 128
+    AUTH_SESSION_IDLE_TIMEOUT = timedelta(hours=2)
+    AUTH_SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+    # "last seen" is written at most this often per session, not on every request.
+    AUTH_SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
+    AUTH_SET_PASSWORD_LINK_VALIDITY = timedelta(hours=72)
+    # Per account (and per unknown e-mail): after DELAY_AFTER failures each further failure makes the next try
+    # wait (2, 4, 8 ... seconds, at most MAX_DELAY); after LOCK_AFTER the account is locked for LOCK_DURATION.
+    AUTH_ACCOUNT_DELAY_AFTER = 3
+    AUTH_ACCOUNT_MAX_DELAY = timedelta(seconds=60)
+    AUTH_ACCOUNT_LOCK_AFTER = 10
+    AUTH_ACCOUNT_LOCK_DURATION = timedelta(minutes=15)
+    # Per client address: many accounts tried from one address.
+    AUTH_ADDRESS_DELAY_AFTER = 20
+    AUTH_ADDRESS_MAX_DELAY = timedelta(seconds=60)
+    AUTH_ADDRESS_LOCK_AFTER = 50
+    AUTH_ADDRESS_LOCK_DURATION = timedelta(minutes=30)
+    # Failures older than this are forgotten (the counter starts again).
+    AUTH_FAILURE_WINDOW = timedelta(hours=1)
+    # Time between password and TOTP code at login.
+    AUTH_TWO_FACTOR_PENDING = timedelta(minutes=5)
+    # A callable returning an aware UTC datetime; tests inject a clock here instead of sleeping.
+    AUTH_CLOCK = None
+
     # --- every response (strategy/security.py, strategy/logs.py) ---
     # Production behind HTTPS sets SECURITY_HSTS (env SECURITY_HSTS=1).
     SECURITY_HSTS = False
@@ -43,4 +73,8 @@ def from_environment() -> dict:
         settings["SECRET_KEY"] = key
     if hsts := os.environ.get("SECURITY_HSTS"):
         settings["SECURITY_HSTS"] = hsts.lower() in ("1", "true", "yes", "on")
+    if secure := os.environ.get("SESSION_COOKIE_SECURE"):
+        settings["SESSION_COOKIE_SECURE"] = secure.lower() in ("1", "true", "yes", "on")
+    if hops := os.environ.get("PROXY_FIX_X_FOR"):
+        settings["PROXY_FIX_X_FOR"] = int(hops)
     return settings

@@ -1,5 +1,44 @@
-from flask import Blueprint
+"""Accounts, login and sessions."""
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Blueprint, Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 bp = Blueprint("auth", __name__)
 
 from . import routes  # noqa: E402,F401
+
+SECURE_COOKIE_NAME = "__Host-session"
+_SECRET_PATH = re.compile(r"(/passwort-setzen\?token=)[^\s&\"]+")
+
+
+class RedactSecretLinks(logging.Filter):
+    """Request log lines must not contain set-password tokens (they are in the link's query string)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(_SECRET_PATH.sub(r"\1[…]", a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = _SECRET_PATH.sub(r"\1[…]", record.msg)
+        return True
+
+
+def init_app(app: Flask) -> None:
+    """Cookie hardening, the trusted proxy hops and log redaction; called from create_app()."""
+    if app.config.get("SESSION_COOKIE_SECURE") and app.config.get("SESSION_COOKIE_NAME", "session") == "session":
+        # __Host- cookies are only accepted over HTTPS, for the whole host, without a Domain attribute.
+        app.config["SESSION_COOKIE_NAME"] = SECURE_COOKIE_NAME
+        app.config["SESSION_COOKIE_PATH"] = "/"
+        app.config["SESSION_COOKIE_DOMAIN"] = None
+    app.config["REMEMBER_COOKIE_DURATION"] = 0  # remember-me is never offered
+    hops = int(app.config.get("PROXY_FIX_X_FOR") or 0)
+    if hops > 0:
+        # Exactly `hops` proxies are trusted: the client address is the entry they appended, never one a client sent.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
+    for name in ("werkzeug", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecretLinks) for f in logger.filters):
+            logger.addFilter(RedactSecretLinks())

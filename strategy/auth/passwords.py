@@ -1,25 +1,87 @@
-"""Password hashing with argon2id."""
+"""Passwords: argon2id hashing and the password policy (length and a list of common passwords, no composition rules)."""
 from __future__ import annotations
+
+import functools
+import gzip
+import re
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
+from flask_babel import gettext as _
 
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # argon2id with argon2-cffi's current recommended parameters
+
+MIN_LENGTH = 12
+MAX_LENGTH = 128
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common-passwords.txt.gz")
+# Words anyone would try first against this application, in addition to the general list.
+CONTEXT_WORDS = frozenset({
+    "gesamtstrategie", "neuzuwanderung", "zuwanderung", "integration", "strategie", "dortmund", "stadtdortmund",
+    "handlungsfeld", "handlungsrahmen", "lenkungskreis", "koordination", "passwort", "kennwort", "password",
+    "willkommen", "geheim", "sommer", "winter", "fruehling", "frühling", "herbst", "admin", "administrator",
+})
+_EDGES = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The bundled list, lower-cased; read once per process, never fetched at run time."""
+    with gzip.open(COMMON_PASSWORDS_FILE, "rt", encoding="utf-8") as handle:
+        return frozenset(line.strip().lower() for line in handle if line.strip())
+
+
+def _limits() -> tuple[int, int]:
+    if has_app_context():
+        return (current_app.config.get("PASSWORD_MIN_LENGTH", MIN_LENGTH),
+                current_app.config.get("PASSWORD_MAX_LENGTH", MAX_LENGTH))
+    return MIN_LENGTH, MAX_LENGTH
+
+
+def too_long(password: str) -> bool:
+    """Checked before any hashing, so a huge password costs nothing."""
+    return len(password) > _limits()[1]
+
+
+def password_problems(password: str, *, email: str = "", name: str = "") -> list[str]:
+    """German messages for everything wrong with a new password; empty when it is acceptable."""
+    minimum, maximum = _limits()
+    if len(password) > maximum:
+        return [_("Das Passwort darf höchstens %(n)d Zeichen lang sein.", n=maximum)]
+    if len(password) < minimum:
+        return [_("Das Passwort muss mindestens %(n)d Zeichen lang sein.", n=minimum)]
+    lowered = password.lower()
+    # "Sommer2026!" and "!!passwort123456" are as guessable as the word in the middle.
+    core = _EDGES.sub("", lowered)
+    if lowered in common_passwords() or core in common_passwords() or core in CONTEXT_WORDS:
+        return [_("Dieses Passwort ist zu leicht zu erraten: es steht auf einer Liste häufig benutzter Passwörter. "
+                  "Wählen Sie bitte ein anderes, z. B. mehrere zufällige Wörter.")]
+    if len(set(lowered)) < 4 or lowered in (lowered[:3] * 50)[:len(lowered)]:
+        return [_("Dieses Passwort ist zu leicht zu erraten: es besteht fast nur aus Wiederholungen.")]
+    personal = {email.lower(), email.lower().partition("@")[0], name.lower(), name.lower().replace(" ", "")}
+    if any(part and len(part) >= 4 and (core == part or lowered == part) for part in personal):
+        return [_("Das Passwort darf nicht Ihre E-Mail-Adresse oder Ihr Name sein.")]
+    return []
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash("kein-konto-platzhalter")
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
-    if not password_hash:
-        # Spend the same time as a real check so unknown accounts cannot be told apart by timing.
-        _hasher.hash(password)
-        return False
+    """Check a password. Without a hash (no such account) a dummy hash is verified instead, so the
+    unknown-account path runs the same argon2 verification and takes the same time."""
     try:
-        return _hasher.verify(password_hash, password)
+        ok = _hasher.verify(password_hash or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
+    return ok and password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -1,5 +1,6 @@
 """The domain model, one module per part, re-exported here."""
 from .accounts import FieldAssignment, Membership, Role, User
+from .auth import LoginThrottle, SetPasswordToken, Setting, UserSession
 from .base import utcnow
 from .editions import Edition, EditionIsImmutable
 from .history import AuditEvent, Revision, RevisionKind
@@ -34,6 +35,7 @@ from .strategy import (
 )
 
 __all__ = [
+    "LoginThrottle", "SetPasswordToken", "Setting", "UserSession",
     "ApiToken", "AuditEvent", "Direction", "Field", "FieldAssignment", "FieldPhase", "FinancingItem", "FundingSource",
     "FundingStatus", "Indicator", "IndicatorUnit", "IndicatorValue", "Membership", "Milestone", "NextStep",
     "OPEN_STEP_STATUSES", "Organisation", "OrganisationKind", "Person", "Responsibility", "ResponsibilityRole", "ReviewState",
