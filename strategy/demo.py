@@ -12,6 +12,7 @@ from importlib import resources
 
 from .auth.passwords import hash_password
 from .extensions import db
+from .demo_partners import ensure_partner_strategy
 from .fields.services import load_field_row
 from .snapshots import changed_keys, field_snapshot
 from .models import (
@@ -78,6 +79,7 @@ def load_demo() -> bool:
     """Load the demo strategy and accounts; returns False when they were already there."""
     if db.session.scalar(db.select(Strategy).filter_by(slug=DEMO_SLUG)) is not None:
         _ensure_accounts()
+        ensure_partner_strategy()
         db.session.commit()
         return False
     data = reference_data()
@@ -124,6 +126,7 @@ def load_demo() -> bool:
                      content=snapshot)
         )
     _ensure_accounts()
+    ensure_partner_strategy()
     db.session.commit()
     return True
 
