@@ -79,6 +79,16 @@ def can_restore_revision(user, field: Field) -> bool:
     return can_view_history(user, field) and can_edit_field(user, field)
 
 
+def can_view_open_steps(user, strategy: Strategy) -> bool:
+    """The open-steps page across fields shows live (draft) steps: for those who may read drafts."""
+    return can_view_drafts(user, strategy)
+
+
+def can_view_funding(user, strategy: Strategy) -> bool:
+    """The funding timeline and the overview's funding state: whoever may read the financing block."""
+    return can_view_block(user, strategy, "financing")
+
+
 def can_manage(user) -> bool:
     """Admin pages: strategies, fields, people, accounts, assignments, audit log."""
     return is_admin(user)
