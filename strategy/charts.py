@@ -222,7 +222,8 @@ def indicator_chart_svg(indicator: dict, *, width: int = 560, height: int = 240,
         ty = y(tick)
         out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{_f(ty)}" y2="{_f(ty)}" stroke="{GRID}" '
                    f'stroke-width="1"/>')
-        out.append(f'<text x="{left - 6}" y="{_f(ty + 4)}" text-anchor="end" font-size="11" fill="{MUTED}">'
+        out.append(f'<text class="chart__tick" x="{left - 6}" y="{_f(ty + 4)}" text-anchor="end" font-size="11" '
+                   f'fill="{MUTED}">'
                    f'{escape(_fmt(Decimal(str(round(tick, 6))), unit))}</text>')
         tick += step
     # x axis labels: first and last date (and the target date when it extends the axis)
