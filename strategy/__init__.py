@@ -118,6 +118,7 @@ def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .core import bp as core_bp
     from .fields import bp as fields_bp
@@ -135,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(api_tokens_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(admin_bp)
 
 
 __all__ = ["create_app"]
