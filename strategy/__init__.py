@@ -121,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .core import bp as core_bp
+    from .exports import bp as exports_bp
     from .fields import bp as fields_bp
     from .records import bp as records_bp
     from .api import bp as api_bp
@@ -132,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(fields_bp)
     app.register_blueprint(records_bp)
+    app.register_blueprint(exports_bp)
     app.register_blueprint(status_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_tokens_bp)

@@ -193,6 +193,31 @@ def can_manage_visibility(user, strategy: Strategy) -> bool:
     return is_admin(user)
 
 
+# --- PDF exports ----------------------------------------------------------------------------------
+# An export shows exactly what its reader may read on the web pages: the live draft to those who may view
+# drafts, the approved state to everyone else, only the blocks they may see (exports.services decides the
+# content from these same predicates).
+
+def can_export_framework(user, strategy: Strategy) -> bool:
+    return can_view_strategy(user, strategy)
+
+
+def can_export_field(user, field: Field) -> bool:
+    """A field's dossier: for draft readers always; for others once the field has an approved state."""
+    if field.is_archived or not can_view_strategy(user, field.strategy):
+        return False
+    return can_view_drafts(user, field.strategy) or field.approved_content is not None
+
+
+def can_export_edition(user, edition) -> bool:
+    return can_view_editions(user, edition.strategy)
+
+
+def can_export_changes(user, edition) -> bool:
+    """"Änderungen seit <edition>" compares the edition with today's approved state: both are readable."""
+    return can_view_editions(user, edition.strategy)
+
+
 def get_strategy_or_404(slug: str) -> Strategy:
     """Load a strategy the current user may see; anything else is a 404 so its existence stays hidden."""
     strategy = db.session.scalar(db.select(Strategy).filter_by(slug=slug))
@@ -217,6 +242,7 @@ def require(allowed: bool) -> None:
 
 
 __all__ = [
+    "can_export_changes", "can_export_edition", "can_export_field", "can_export_framework",
     "AUDIENCE_RANK", "audience_of", "block_audience", "can_manage_visibility", "can_view_block",
     "visibility_blocks", "visible_blocks",
     "can_edit_field", "can_restore_revision", "can_erase_person", "can_lock_out", "can_manage", "can_view_drafts", "can_view_history", "can_view_strategy",

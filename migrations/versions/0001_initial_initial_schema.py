@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-25 16:33:20.194594
+Create Date: 2026-11-25 16:38:58.683874
 
 """
 from alembic import op
@@ -73,6 +73,7 @@ def upgrade():
     sa.Column('pdf', sa.LargeBinary(), nullable=False),
     sa.Column('page_count', sa.Integer(), nullable=False),
     sa.Column('render_seconds', sa.Double(), nullable=False),
+    sa.Column('hits', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_served_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['strategy_id'], ['strategy.id'], name=op.f('fk_export_cache_strategy_id_strategy'), ondelete='CASCADE'),

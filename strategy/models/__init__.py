@@ -3,6 +3,7 @@ from .accounts import FieldAssignment, Membership, Role, User
 from .auth import LoginThrottle, SetPasswordToken, Setting, UserSession
 from .base import utcnow
 from .editions import Edition, EditionIsImmutable
+from .exports import ExportCache
 from .history import AuditEvent, Revision, RevisionKind
 from .organisation import Organisation, OrganisationKind, Person
 from .publishing import ApiToken
@@ -40,5 +41,5 @@ __all__ = [
     "FundingStatus", "Indicator", "IndicatorUnit", "IndicatorValue", "Membership", "Milestone", "NextStep",
     "OPEN_STEP_STATUSES", "Organisation", "OrganisationKind", "Person", "Responsibility", "ResponsibilityRole", "ReviewState",
     "Revision", "RevisionKind", "Role", "StepStatus", "Strategy", "User", "Visibility", "WorkingGroup",
-    "WorkingGroupMember", "Edition", "EditionIsImmutable", "ReviewComment", "financing_item_next_step", "next_step_field", "utcnow",
+    "WorkingGroupMember", "Edition", "EditionIsImmutable", "ExportCache", "ReviewComment", "financing_item_next_step", "next_step_field", "utcnow",
 ]

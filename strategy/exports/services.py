@@ -1,0 +1,299 @@
+"""The PDF exports: what each document contains for a reader, and rendering it once per content version.
+
+Every document is rendered from edition-shaped content (see strategy.comparison): {"strategy": {...},
+"fields": [snapshots], "fields_without_approval": [...]}. The live framework, the approved framework and a
+frozen edition therefore share one template. The HTML made from it is hashed; the hash keys the
+ExportCache table, so an unchanged export is served from the database on every host without rendering.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field as dc_field
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any, Callable
+
+from flask import current_app, render_template
+from sqlalchemy.exc import IntegrityError
+from flask_babel import gettext as _
+from flask_babel import get_locale
+
+from .. import PROJECT_ROOT
+from ..charts import indicator_chart_svg
+from ..comparison import compare_editions, current_approved_content, strategy_header
+from ..extensions import db
+from ..fields.services import framework_fields, load_field_row
+from ..framework import FRAMEWORK, Phase
+from ..models import Edition, Field, FieldAssignment, Strategy, User, utcnow
+from ..models.exports import ExportCache
+from ..permissions import can_view_drafts, visible_blocks
+from ..snapshots import field_snapshot
+from . import pdf
+
+STYLESHEET = "pdf.css"
+
+# The framework is printed as two tables, each repeating the field's name (Thema): 7 columns, then 6.
+FRAMEWORK_PARTS = (("head", "preparation", "workshop_1"), ("workshop_2", "financing"))
+PAPER_SIZES = ("a3", "a4")
+
+
+@dataclass
+class Export:
+    """A finished PDF and how it was obtained."""
+
+    pdf: bytes
+    filename: str
+    from_cache: bool
+    page_count: int
+
+
+@dataclass
+class Document:
+    """A document to render: how to make its HTML, its cache identity and its file name.
+
+    The cache key is the hash of the HTML (and stylesheet) unless given: an edition's key names the
+    edition itself, so its PDF is found without even building the HTML again."""
+
+    kind: str
+    strategy_id: int
+    subject: str
+    filename: str
+    build: Callable[[], str]
+    given_key: str = ""
+    _html: str | None = dc_field(default=None, repr=False)
+
+    @property
+    def html(self) -> str:
+        if self._html is None:
+            self._html = self.build()
+        return self._html
+
+    @property
+    def content_key(self) -> str:
+        if self.given_key:
+            return self.given_key
+        return hashlib.sha256(self.html.encode() + _stylesheet()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _stylesheet_cached(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _stylesheet() -> bytes:
+    return _stylesheet_cached(str(PROJECT_ROOT / "static" / "css" / "pdf" / STYLESHEET))
+
+
+# --- what a reader gets --------------------------------------------------------------------------
+
+def readable_content(user, strategy: Strategy) -> tuple[dict, bool]:
+    """The framework as this reader may read it, edition-shaped, and whether it is the live draft."""
+    fields = framework_fields(strategy)
+    if can_view_drafts(user, strategy):
+        return {
+            "strategy": strategy_header(strategy),
+            "fields": [field_snapshot(f) for f in fields],
+            "fields_without_approval": [],
+        }, True
+    return {
+        "strategy": strategy_header(strategy),
+        "fields": [f.approved_content for f in fields if f.approved_content],
+        "fields_without_approval": [
+            {"id": f.id, "number": f.number, "title": f.title} for f in fields if not f.approved_content
+        ],
+    }, False
+
+
+def _as_of(strategy: Strategy, drafts: bool) -> datetime:
+    """The date the content reflects: the last change (drafts) or the last approval."""
+    fields = [f for f in strategy.fields]
+    stamps = [f.updated_at for f in fields] if drafts else [f.approved_at for f in fields if f.approved_at]
+    return max(stamps, default=strategy.created_at)
+
+
+def _state_label(drafts: bool, as_of: datetime) -> str:
+    from ..templating import _as_of as month_year
+
+    if drafts:
+        return _("Entwurf – Stand %(date)s", date=month_year(as_of))
+    return _("Freigegebener Stand – %(date)s", date=month_year(as_of))
+
+
+def _table_parts(blocks: frozenset[str]) -> list[list[Phase]]:
+    phases = {phase.key: phase for phase in FRAMEWORK}
+    parts = [[phases[key] for key in keys if key in blocks] for keys in FRAMEWORK_PARTS]
+    return [part for part in parts if part]
+
+
+def _common(strategy_head: dict, user_blocks: frozenset[str], as_of: datetime) -> dict[str, Any]:
+    return {
+        "head": strategy_head,
+        "blocks": user_blocks,
+        "as_of": as_of,
+        "lang": str(get_locale()),
+        "stylesheet": pdf.ASSET_PREFIX + STYLESHEET,
+    }
+
+
+def framework_document(user, strategy: Strategy, paper: str = "a3") -> Document:
+    """The action framework as this reader may read it (live draft or approved state)."""
+    content, drafts = readable_content(user, strategy)
+    as_of = _as_of(strategy, drafts)
+    return _framework_from_content(strategy, content, visible_blocks(user, strategy), paper, as_of,
+                                   _state_label(drafts, as_of), kind="framework")
+
+
+def edition_document(user, edition: Edition, paper: str = "a3") -> Document:
+    """The framework as frozen in an edition; the same edition always gives the same document."""
+    as_of = datetime.combine(edition.decided_on, datetime.min.time())
+    label = _("%(title)s (beschlossen am %(date)s)", title=edition.title,
+              date=_format_date(edition.decided_on))
+    blocks = visible_blocks(user, edition.strategy)
+    document = _framework_from_content(edition.strategy, edition.content, blocks, paper, as_of, label,
+                                       kind="edition", subject=f"edition-{edition.id}")
+    # Frozen content: one rendering per language and audience, ever.
+    identity = f"edition:{edition.id}:{get_locale()}:{paper}:{','.join(sorted(blocks))}"
+    document.given_key = hashlib.sha256(identity.encode()).hexdigest()
+    return document
+
+
+def _framework_from_content(strategy: Strategy, content: dict, blocks: frozenset[str], paper: str,
+                            as_of: datetime, state_label: str, *, kind: str, subject: str = "") -> Document:
+    paper = paper if paper in PAPER_SIZES else "a3"
+    head = content.get("strategy") or strategy_header(strategy)
+
+    def build() -> str:
+        return render_template(
+            "pdf/framework.html",
+            **_common(head, blocks, as_of),
+            rows=content.get("fields", []),
+            missing=content.get("fields_without_approval", []),
+            parts=_table_parts(blocks),
+            paper=paper,
+            state_label=state_label,
+        )
+
+    stem = "Fassung" if kind == "edition" else "Handlungsrahmen"
+    filename = f"{stem}-{strategy.slug}-{as_of:%Y-%m-%d}-{paper.upper()}.pdf"
+    return Document(f"{kind}-{paper}", strategy.id, subject, filename, build)
+
+
+def field_document(user, field: Field) -> Document:
+    """The dossier of one field: its whole row, steps, financing, indicator charts, who and when."""
+    strategy = field.strategy
+    row_field = load_field_row(field.id)
+    drafts = can_view_drafts(user, strategy)
+    if drafts:
+        row = field_snapshot(row_field)
+        changed_on, changed_by = row_field.updated_at, row_field.updated_by.name if row_field.updated_by else ""
+    else:
+        row = row_field.approved_content
+        changed_on, changed_by = row_field.approved_at, row_field.approved_by.name if row_field.approved_by else ""
+    coordinators = sorted(db.session.scalars(
+        db.select(User.name).join(FieldAssignment, FieldAssignment.user_id == User.id)
+        .filter(FieldAssignment.field_id == field.id, User.active.is_(True))
+    ).all())
+    build = lambda: render_template(  # noqa: E731
+        "pdf/dossier.html",
+        **_common(strategy_header(strategy), visible_blocks(user, strategy), changed_on or strategy.created_at),
+        row=row,
+        framework=FRAMEWORK,
+        state_label=_state_label(drafts, changed_on or strategy.created_at),
+        drafts=drafts,
+        changed_on=changed_on,
+        changed_by=changed_by,
+        coordinators=coordinators,
+        indicator_chart=indicator_chart_svg,
+        today=(changed_on or strategy.created_at).date(),
+    )
+    filename = f"Handlungsfeld-{field.number}-{strategy.slug}-{(changed_on or utcnow()):%Y-%m-%d}.pdf"
+    return Document("dossier", strategy.id, f"field-{field.number}", filename, build)
+
+
+def changes_document(user, edition: Edition) -> Document:
+    """"Änderungen seit <edition>": today's approved state against the edition, word by word."""
+    strategy = edition.strategy
+    after = current_approved_content(strategy)
+    comparison = compare_editions(edition.content, after)
+    as_of = _as_of(strategy, drafts=False)
+    build = lambda: render_template(  # noqa: E731
+        "pdf/changes.html",
+        **_common(strategy_header(strategy), visible_blocks(user, strategy), as_of),
+        edition=edition,
+        comparison=comparison,
+        framework_phases=FRAMEWORK,
+        missing=after.get("fields_without_approval", []),
+        state_label=_("Freigegebener Stand – %(date)s", date=_format_date(as_of)),
+    )
+    filename = f"Aenderungen-seit-Fassung-{edition.id}-{strategy.slug}-{as_of:%Y-%m-%d}.pdf"
+    return Document("changes", strategy.id, f"edition-{edition.id}", filename, build)
+
+
+def _format_date(value: date | datetime) -> str:
+    from ..templating import _date
+
+    return _date(value)
+
+
+# --- rendering once per content version ----------------------------------------------------------
+
+def render_job(document: Document) -> pdf.RenderJob:
+    return pdf.RenderJob(document.html, {STYLESHEET: _stylesheet()},
+                         current_app.config.get("PDF_VARIANT", pdf.PDF_VARIANT))
+
+
+def _renderer() -> pdf.RendererPool:
+    config = current_app.config
+    return pdf.pool(config.get("PDF_RENDER_WORKERS", pdf.DEFAULT_WORKERS),
+                    config.get("PDF_RENDER_MEMORY_MB", pdf.DEFAULT_MEMORY_MB))
+
+
+def cached(document: Document) -> ExportCache | None:
+    return db.session.scalar(
+        db.select(ExportCache).filter_by(kind=document.kind, strategy_id=document.strategy_id,
+                                         subject=document.subject, content_key=document.content_key)
+    )
+
+
+def export(document: Document) -> Export:
+    """The document's PDF: from the cache when this content version was rendered before, else rendered now
+    (within the configured time and memory limits) and stored. Commits."""
+    hit = cached(document)
+    if hit is not None:
+        db.session.execute(
+            db.update(ExportCache).where(ExportCache.id == hit.id)
+            .values(hits=ExportCache.hits + 1, last_served_at=utcnow())
+        )
+        db.session.commit()
+        return Export(hit.pdf, document.filename, True, hit.page_count)
+    result = _renderer().render(render_job(document), current_app.config.get("PDF_RENDER_TIMEOUT",
+                                                                                  pdf.DEFAULT_TIMEOUT))
+    _store(document, result)
+    return Export(result.pdf, document.filename, False, result.page_count)
+
+
+def _store(document: Document, result: pdf.RenderResult) -> None:
+    keep_versions = current_app.config.get("PDF_CACHE_VERSIONS", 3)
+    entry = ExportCache(kind=document.kind, strategy_id=document.strategy_id, subject=document.subject,
+                        content_key=document.content_key, pdf=result.pdf, page_count=result.page_count,
+                        render_seconds=round(result.seconds, 3))
+    try:
+        db.session.add(entry)
+        db.session.flush()
+    except IntegrityError:  # another request stored the same version a moment ago: theirs is as good
+        db.session.rollback()
+        return
+    if document.given_key:  # editions: every variant stays
+        db.session.commit()
+        return
+    # Older versions of the same document are of no use any more.
+    stale = db.session.scalars(
+        db.select(ExportCache.id)
+        .filter_by(kind=document.kind, strategy_id=document.strategy_id, subject=document.subject)
+        .order_by(ExportCache.created_at.desc(), ExportCache.id.desc())
+        .offset(keep_versions)
+    ).all()
+    if stale:
+        db.session.execute(db.delete(ExportCache).where(ExportCache.id.in_(stale)))
+    db.session.commit()

@@ -1,0 +1,468 @@
+"""PDF exports: content, layout, permissions, safety and caching of the framework, dossiers, editions and
+change reports. PDFs are rendered for real (WeasyPrint in the renderer processes) and read back with pypdf
+and poppler."""
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import threading
+from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from pypdf import PdfReader
+
+from strategy.comparison import current_approved_content
+from strategy.exports import pdf
+from strategy.extensions import db
+from strategy.models import (
+    Edition,
+    ExportCache,
+    FinancingItem,
+    FundingSource,
+    FundingStatus,
+    NextStep,
+    Role,
+    StepStatus,
+    Visibility,
+    WorkingGroup,
+)
+
+DEMO = "/strategien/dortmund-neuzuwanderung"
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def reader(response) -> PdfReader:
+    assert response.status_code == 200, response.status_code
+    assert response.mimetype == "application/pdf"
+    return PdfReader(io.BytesIO(response.data))
+
+
+def squash(text: str) -> str:
+    """Text without white space and hyphens, so words broken across lines compare equal."""
+    return re.sub(r"[\s\-‐­]+", "", text)
+
+
+def pdf_text(document: PdfReader) -> str:
+    return "\n".join(page.extract_text() for page in document.pages)
+
+
+def words_of(markdown: str) -> list[str]:
+    return [w for w in re.findall(r"[\wÄÖÜäöüß*]+", markdown) if len(w) > 2]
+
+
+def edition_of(strategy, title="Fassung März 2026", decided_on=date(2026, 3, 3)) -> Edition:
+    edition = Edition(strategy=strategy, title=title, decided_on=decided_on,
+                      content=current_approved_content(strategy), created_by_name="Test")
+    db.session.add(edition)
+    db.session.commit()
+    return edition
+
+
+def urls(strategy, edition=None, number=1) -> dict[str, str]:
+    base = f"/strategien/{strategy.slug}"
+    found = {
+        "framework": f"{base}/handlungsrahmen.pdf",
+        "framework_a4": f"{base}/handlungsrahmen.pdf?format=a4",
+        "dossier": f"{base}/handlungsfelder/{number}/dossier.pdf",
+    }
+    if edition is not None:
+        found["edition"] = f"{base}/fassungen/{edition.id}/handlungsrahmen.pdf"
+        found["changes"] = f"{base}/fassungen/{edition.id}/aenderungen.pdf"
+    return found
+
+
+# --- content -------------------------------------------------------------------------------------
+
+def test_framework_shows_every_field_title_and_every_word_of_its_row(client, auth, demo):
+    auth.login("lenkung@demo.dortmund.example", "Demo-Zugang-2026")
+    text = squash(pdf_text(reader(client.get(f"{DEMO}/handlungsrahmen.pdf"))))
+    for field in demo.fields:
+        assert squash(field.title) in text
+        for column in ("goal_text", "current_state", "vision", "strategic_goals", "what_worked", "gaps"):
+            missing = [w for w in words_of(getattr(field, column) or "") if squash(w) not in text]
+            assert not missing, (field.number, column, missing[:5])
+        for step in field.next_steps:
+            assert squash(step.description) in text
+
+
+def test_framework_has_metadata_cover_contents_and_german_typography(client, auth, demo):
+    auth.login("lenkung@demo.dortmund.example", "Demo-Zugang-2026")
+    document = reader(client.get(f"{DEMO}/handlungsrahmen.pdf"))
+    meta = document.metadata
+    assert "Gesamtstrategie Neuzuwanderung" in meta.title
+    assert meta.author
+    assert meta.creation_date is not None
+    assert document.trailer["/Root"].get("/Lang") == "de"
+    assert "/StructTreeRoot" in document.trailer["/Root"]  # tagged (PDF/UA)
+    cover, contents = document.pages[0].extract_text(), document.pages[1].extract_text()
+    assert "Entwurf – Stand" in cover
+    assert "Inhalt" in contents and "Teil A" in contents
+    # contents lists every field with the page its row starts on
+    assert re.search(r"Konsens für Partizipation\s*\d+\s*\d+", contents)
+    text = pdf_text(document)
+    assert "Neuzuwander*innen" in text and "„Migrant*innen stark organisiert“" in text
+
+
+def test_field_dossier_holds_the_whole_row_of_that_field_only(client, auth, demo, make):
+    auth.login("lenkung@demo.dortmund.example", "Demo-Zugang-2026")
+    document = reader(client.get(f"{DEMO}/handlungsfelder/4/dossier.pdf"))
+    text = squash(pdf_text(document))
+    field4, field5 = demo.fields[3], demo.fields[4]
+    assert squash(field4.title) in text and squash(field4.goal_text) in text
+    for column in ("current_state", "vision", "strategic_goals", "future_challenges", "what_worked", "gaps"):
+        assert all(squash(w) in text for w in words_of(getattr(field4, column) or ""))
+    assert squash("Güntürk") in text  # coordinator
+    assert squash(field5.title) not in text
+    assert document.pages[0].mediabox.width < document.pages[0].mediabox.height  # portrait
+
+
+def test_dossier_draws_indicator_charts_as_vector_graphics(client, auth, demo):
+    field = next(f for f in demo.fields if f.indicators)
+    auth.login("lenkung@demo.dortmund.example", "Demo-Zugang-2026")
+    document = reader(client.get(f"{DEMO}/handlungsfelder/{field.number}/dossier.pdf"))
+    text = pdf_text(document)
+    assert squash(field.indicators[0].name) in squash(text)
+    assert "Verlauf" in text or "Kennzahlen" in text
+
+
+def test_long_row_continues_with_repeated_header_field_name_and_page_numbers(client, auth, make):
+    strategy = make.strategy(fields=2)
+    field = make.field(strategy, 1)
+    field.title = "Zugang zu Arbeit"
+    field.current_state = "\n\n".join(f"Absatz {i}: " + "Beschäftigung und Qualifizierung gemeinsam sichern. " * 40
+                                      for i in range(40))
+    db.session.commit()
+    steering = make.user(role=Role.STEERING, strategy=strategy)
+    auth.login(steering)
+    document = reader(client.get(f"/strategien/{strategy.slug}/handlungsrahmen.pdf"))
+    pages = [page.extract_text() for page in document.pages]
+    total = len(pages)
+    assert total >= 5
+    for number, text in enumerate(pages[1:], start=2):
+        assert f"Seite {number} von {total}" in text
+    table_a = [text for text in pages[2:] if "Absatz" in text]
+    assert len(table_a) >= 2
+    for text in table_a:
+        assert "Thema" in text and "Ausgangslage / IST" in text  # header repeats on each page
+        assert "1. Zugang zu Arbeit" in text  # the field is named again on continuation pages
+
+
+def test_a4_option_gives_landscape_a4_pages(client, auth, demo):
+    auth.login("lenkung@demo.dortmund.example", "Demo-Zugang-2026")
+    page = reader(client.get(f"{DEMO}/handlungsrahmen.pdf?format=a4")).pages[0]
+    assert round(float(page.mediabox.width) / 72 * 25.4) == 297
+    a3 = reader(client.get(f"{DEMO}/handlungsrahmen.pdf")).pages[0]
+    assert round(float(a3.mediabox.width) / 72 * 25.4) == 420
+
+
+def test_change_report_marks_added_and_removed_words_steps_and_financing(client, auth, make):
+    strategy = make.strategy(fields=2)
+    field = make.field(strategy, 1)
+    field.vision = "Alle Neuzugewanderten finden schnell Arbeit."
+    done = NextStep(field=field, description="Sprachkurse bündeln", status=StepStatus.IN_PROGRESS)
+    db.session.add(done)
+    db.session.commit()
+    make.approve(field, make.field(strategy, 2))
+    edition = edition_of(strategy)
+    field.vision = "Alle Neuzugewanderten finden schnell gute Arbeit in Dortmund."
+    done.status = StepStatus.DONE
+    db.session.add(NextStep(field=field, description="Jobmesse vorbereiten", status=StepStatus.PLANNED))
+    db.session.add(FinancingItem(field=field, source=FundingSource.ESF_PLUS, programme="Arbeitsmarktprogramm",
+                                 status=FundingStatus.SECURED))
+    db.session.commit()
+    make.approve(field)
+    auth.login(make.user(role=Role.STEERING, strategy=strategy))
+    text = pdf_text(reader(client.get(urls(strategy, edition)["changes"])))
+    assert "Änderungen seit Fassung März 2026" in text
+    assert "[+gute" in text and "Dortmund.+]" in squash(text) + "+]"
+    assert "[−Arbeit.−]" in squash(text)
+    assert "Neu:" in text and "Jobmesse vorbereiten" in text
+    assert "Abgeschlossen:" in text and "Sprachkurse bündeln" in text
+    assert "Arbeitsmarktprogramm" in text
+    assert "2. Handlungsfeld 2" in text  # the unchanged field is listed as such
+
+
+def test_edition_renders_frozen_content_and_the_same_text_twice(app, client, auth, make):
+    strategy = make.strategy(fields=1)
+    field = make.field(strategy, 1)
+    field.gaps = "Ein „Kümmerer*innen“-Netzwerk fehlt."
+    db.session.commit()
+    make.approve(field)
+    edition = edition_of(strategy, title="Fassung Juni 2026")
+    field.gaps = "Später geändert."
+    db.session.commit()
+    make.approve(field)
+    auth.login(make.user(role=Role.PARTNER, strategy=strategy))
+    text = pdf_text(reader(client.get(urls(strategy, edition)["edition"])))
+    assert "Fassung Juni 2026" in text and "„Kümmerer*innen“" in squash(text) or "Kümmerer*innen" in text
+    assert "Später geändert" not in text
+    db.session.execute(db.delete(ExportCache))
+    db.session.commit()
+    again = pdf_text(reader(client.get(urls(strategy, edition)["edition"])))
+    assert again == text
+
+
+# --- rendering to images -------------------------------------------------------------------------
+
+def test_a_page_of_every_document_renders_to_png(client, auth, demo, tmp_path):
+    edition = edition_of(demo)
+    auth.login("lenkung@demo.dortmund.example", "Demo-Zugang-2026")
+    for name, url in urls(demo, edition, number=11).items():
+        pdf_path = tmp_path / f"{name}.pdf"
+        pdf_path.write_bytes(client.get(url).data)
+        page = "3" if name.startswith(("framework", "edition")) else "1"
+        subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", page, "-l", page, "-singlefile", str(pdf_path),
+                        str(tmp_path / name)], check=True, timeout=60)
+        png = (tmp_path / f"{name}.png").read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 5000, name
+
+
+# --- who may export what -------------------------------------------------------------------------
+
+WHO = ("anonymous", "outsider", "partner", "coordinator", "steering", "admin")
+# visibility → the readers who may export (every document kind alike)
+MAY_EXPORT = {
+    Visibility.PUBLIC: set(WHO),
+    Visibility.PARTNERS: {"partner", "coordinator", "steering", "admin"},
+    Visibility.INTERNAL: {"coordinator", "steering", "admin"},
+}
+
+
+@pytest.mark.parametrize("visibility", list(MAY_EXPORT))
+@pytest.mark.parametrize("who", WHO)
+def test_every_export_url_is_served_exactly_to_those_who_may_read_the_strategy(client, auth, make, who, visibility):
+    strategy = make.strategy(fields=1, visibility=visibility)
+    make.approve(make.field(strategy, 1))
+    edition = edition_of(strategy)
+    other = make.strategy(fields=1, visibility=Visibility.PUBLIC)
+    if who != "anonymous":
+        role = {"partner": Role.PARTNER, "coordinator": Role.COORDINATOR, "steering": Role.STEERING}.get(who)
+        user = make.user(role=role, strategy=strategy if role else None, admin=who == "admin",
+                         fields=(make.field(strategy, 1),) if who == "coordinator" else ())
+        auth.login(user)
+    for kind, url in urls(strategy, edition).items():
+        expected = 200 if who in MAY_EXPORT[visibility] else 404
+        assert client.get(url).status_code == expected, (kind, url)
+    # an edition of another strategy is never reachable under this strategy's address
+    other_edition = edition_of(other)
+    assert client.get(f"/strategien/{strategy.slug}/fassungen/{other_edition.id}/handlungsrahmen.pdf").status_code == 404
+
+
+@pytest.mark.parametrize("who, sees_draft", [("partner", False), ("coordinator", True), ("steering", True),
+                                             ("anonymous", False)])
+def test_drafts_only_for_draft_readers_approved_content_for_the_rest(client, auth, make, who, sees_draft):
+    strategy = make.strategy(fields=1, visibility=Visibility.PUBLIC)
+    field = make.field(strategy, 1)
+    field.vision = "Freigegebene Fassung der Vision."
+    db.session.commit()
+    make.approve(field)
+    field.vision = "Unfertiger Entwurfstext der Vision."
+    db.session.commit()
+    if who != "anonymous":
+        role = {"partner": Role.PARTNER, "coordinator": Role.COORDINATOR, "steering": Role.STEERING}[who]
+        auth.login(make.user(role=role, strategy=strategy, fields=(field,) if who == "coordinator" else ()))
+    for kind in ("framework", "dossier"):
+        text = pdf_text(reader(client.get(urls(strategy)[kind])))
+        assert ("Entwurfstext" in text) is sees_draft, kind
+        assert ("Freigegebene Fassung" in text) is not sees_draft, kind
+
+
+def test_unapproved_field_has_no_dossier_for_readers_of_approved_content(client, auth, make):
+    strategy = make.strategy(fields=2, visibility=Visibility.PUBLIC)
+    make.approve(make.field(strategy, 1))
+    assert client.get(urls(strategy, number=2)["dossier"]).status_code == 404
+    text = pdf_text(reader(client.get(urls(strategy)["framework"])))
+    assert "noch kein Stand freigegeben" in text
+
+
+def test_blocks_hidden_from_partners_stay_out_of_their_pdfs(client, auth, make):
+    strategy = make.strategy(fields=1, visibility=Visibility.PARTNERS)
+    strategy.block_visibility = {"workshop_2": "internal"}
+    field = make.field(strategy, 1)
+    field.gaps = "Vertrauliche Lücke im Haushalt."
+    field.vision = "Offene Vision für alle."
+    db.session.commit()
+    make.approve(field)
+    auth.login(make.user(role=Role.PARTNER, strategy=strategy))
+    for kind in ("framework", "dossier"):
+        text = pdf_text(reader(client.get(urls(strategy)[kind])))
+        assert "Offene Vision" in text and "Vertrauliche" not in text and "Was fehlt?" not in text, kind
+
+
+def test_private_strategy_and_unknown_documents_are_404(client, auth, make):
+    strategy = make.strategy(fields=1, visibility=Visibility.INTERNAL)
+    assert client.get(urls(strategy)["framework"]).status_code == 404
+    public = make.strategy(fields=1)
+    assert client.get(f"/strategien/{public.slug}/handlungsrahmen.pdf?format=a0").status_code == 404
+    assert client.get(f"/strategien/{public.slug}/handlungsfelder/99/dossier.pdf").status_code == 404
+    assert client.get(f"/strategien/{public.slug}/fassungen/99999/aenderungen.pdf").status_code == 404
+
+
+def test_export_links_appear_only_where_exports_are_permitted(client, auth, demo):
+    overview = client.get(f"{DEMO}/").get_data(as_text=True)
+    assert "handlungsrahmen.pdf" in overview
+    field_page = client.get(f"{DEMO}/handlungsfelder/4").get_data(as_text=True)
+    assert "dossier.pdf" in field_page
+
+
+# --- safety --------------------------------------------------------------------------------------
+
+class _Recorder(BaseHTTPRequestHandler):
+    seen: list[str] = []
+
+    def do_GET(self):  # noqa: N802
+        self.seen.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def loopback():
+    """A loopback HTTP server that records every request it gets."""
+    _Recorder.seen = []
+    server = HTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", _Recorder.seen
+    server.shutdown()
+    server.server_close()
+
+
+def hostile(base: str) -> str:
+    return (
+        f'<img src="file:///etc/hostname"> <link rel="attachment" href="file:///etc/passwd"> '
+        f'<style>@import url({base}/import.css); body {{ background: url({base}/bg.png) }}</style> '
+        f'![Bild]({base}/image.png) [Link]({base}/link) <img src="{base}/img.png"> '
+        f'<a rel="attachment" href="file:///etc/hostname">Anhang</a> <object data="{base}/object"></object>'
+    )
+
+
+def assert_no_outside_resources(document: PdfReader) -> None:
+    root = document.trailer["/Root"]
+    assert "/EmbeddedFiles" not in root.get("/Names", {})
+    assert "/AF" not in root
+    for page in document.pages:
+        for annotation in page.get("/Annots", []) or []:
+            assert annotation.get_object().get("/Subtype") != "/FileAttachment"
+        xobjects = page["/Resources"].get("/XObject", {}) if "/Resources" in page else {}
+        for xobject in xobjects.values():
+            assert xobject.get_object().get("/Subtype") != "/Image"
+
+
+def test_user_content_cannot_read_files_embed_attachments_or_reach_the_network(client, auth, make, loopback):
+    base, seen = loopback
+    strategy = make.strategy(fields=1)
+    field = make.field(strategy, 1)
+    field.title = "Feld <img src='file:///etc/hostname'>"
+    field.goal_text = hostile(base)
+    from strategy.framework import TEXT_COLUMNS
+
+    for column in TEXT_COLUMNS:
+        setattr(field, column, hostile(base))
+    db.session.add(WorkingGroup(field=field, name=hostile(base)[:190]))
+    db.session.add(NextStep(field=field, description=hostile(base)))
+    db.session.commit()
+    make.approve(field)
+    edition = edition_of(strategy)
+    field.vision = hostile(base) + " neu"
+    db.session.commit()
+    make.approve(field)
+    auth.login(make.user(role=Role.STEERING, strategy=strategy))
+    for kind, url in urls(strategy, edition).items():
+        document = reader(client.get(url))
+        assert_no_outside_resources(document)
+        assert "file:///etc/hostname" in pdf_text(document)  # shown as text, never loaded
+    assert seen == []
+
+
+def test_renderer_refuses_files_network_and_data_urls_even_in_raw_html(loopback):
+    base, seen = loopback
+    html = (
+        "<!doctype html><html lang=de><head><title>t</title>"
+        f'<link rel="stylesheet" href="{base}/sheet.css"><link rel="stylesheet" href="file:///etc/hostname">'
+        f"<style>@import url({base}/import.css); @import 'file:///etc/passwd';"
+        f"body {{ background: url({base}/bg.png) }} @font-face {{ font-family: X; src: url({base}/font.woff) }}</style>"
+        f'<link rel="attachment" href="file:///etc/hostname"><link rel="attachment" href="{base}/attach">'
+        "</head><body><p>Inhalt</p>"
+        f'<img src="file:///etc/hostname"><img src="{base}/img.png"><iframe src="{base}/frame"></iframe>'
+        '<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==">'
+        f'<svg width="10" height="10"><image href="{base}/svg.png" width="10" height="10"/></svg>'
+        f'<a rel="attachment" href="{base}/a">a</a></body></html>'
+    )
+    result = pdf.pool().render(pdf.RenderJob(html), timeout=60)
+    document = PdfReader(io.BytesIO(result.pdf))
+    assert "Inhalt" in pdf_text(document)
+    assert_no_outside_resources(document)
+    assert seen == []
+
+
+def test_a_document_over_the_time_limit_is_stopped_and_the_renderer_recovers():
+    renderer = pdf.RendererPool(size=1)
+    try:
+        huge = "<!doctype html><html lang=de><title>t</title><body>" + "<p>Wort " * 400_000 + "</body></html>"
+        with pytest.raises(pdf.RenderTimeout):
+            renderer.render(pdf.RenderJob(huge), timeout=1.5)
+        result = renderer.render(pdf.RenderJob("<!doctype html><html lang=de><title>t</title><p>klein</p>"), timeout=60)
+        assert result.page_count == 1
+    finally:
+        renderer.close()
+
+
+def test_a_document_over_the_memory_limit_fails_without_harming_the_web_process():
+    renderer = pdf.RendererPool(size=1, memory_mb=350)
+    try:
+        huge = "<!doctype html><html lang=de><title>t</title><body>" + "<p>Wort Wort Wort</p>" * 300_000 + "</body></html>"
+        with pytest.raises(pdf.RenderError):
+            renderer.render(pdf.RenderJob(huge, pdf_variant=None), timeout=120)
+        result = renderer.render(pdf.RenderJob("<!doctype html><html lang=de><title>t</title><p>klein</p>"), timeout=60)
+        assert result.page_count == 1
+    finally:
+        renderer.close()
+
+
+# --- cache ---------------------------------------------------------------------------------------
+
+def cache_rows():
+    return db.session.scalars(db.select(ExportCache).order_by(ExportCache.id)).all()
+
+
+def test_unchanged_export_is_served_from_the_cache_and_a_change_renders_anew(client, auth, make):
+    strategy = make.strategy(fields=1)
+    field = make.field(strategy, 1)
+    auth.login(make.user(role=Role.STEERING, strategy=strategy))
+    first = client.get(urls(strategy)["framework"])
+    second = client.get(urls(strategy)["framework"])
+    assert first.headers["X-Export-Cache"] == "miss" and second.headers["X-Export-Cache"] == "hit"
+    assert second.data == first.data
+    db.session.expire_all()
+    rows = cache_rows()
+    assert len(rows) == 1 and rows[0].hits == 1
+    field.vision = "Eine neue Vision."
+    db.session.commit()
+    assert "Eine neue Vision" in pdf_text(reader(client.get(urls(strategy)["framework"])))
+    db.session.expire_all()
+    assert len(cache_rows()) == 2
+
+
+def test_an_edition_renders_once_ever(client, auth, make):
+    strategy = make.strategy(fields=1)
+    make.approve(make.field(strategy, 1))
+    edition = edition_of(strategy)
+    url = urls(strategy, edition)["edition"]
+    client.get(url)
+    field = make.field(strategy, 1)
+    field.vision = "Nach der Fassung geändert."
+    db.session.commit()
+    make.approve(field)
+    for _ in range(2):
+        assert client.get(url).headers["X-Export-Cache"] == "hit"
+    db.session.expire_all()
+    rows = [row for row in cache_rows() if row.subject == f"edition-{edition.id}"]
+    assert len(rows) == 1 and rows[0].hits == 2
