@@ -25,6 +25,8 @@ RETRY_AFTER_SECONDS = 30
 # recovery (57P01-57P03), too many connections (53300), lock timeouts / deadlocks / serialization (40xxx, 55P03).
 _PG_UNAVAILABLE = ("08", "57P01", "57P02", "57P03", "53300", "40001", "40P01", "55P03")
 _PG_DISK_FULL = ("53100",)
+_SQLITE_FULL = ("database or disk is full", "disk i/o error", "no space left")
+_SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "unable to open database file")
 
 
 def register(app: Flask) -> None:
@@ -102,12 +104,12 @@ def classify_database_error(error: sa.exc.DBAPIError) -> str:
             return "unavailable"
         return "bug"
     text = str(original).lower()
-    if "disk is full" in text or "no space left" in text or "disk i/o error" in text:
+    if any(sign in text for sign in _SQLITE_FULL):
         return "full"
-    if isinstance(error, sa.exc.OperationalError):
-        # SQLite: "database is locked", "unable to open database file"; psycopg: connection refused /
-        # server closed the connection (no SQLSTATE then).
+    if any(sign in text for sign in _SQLITE_UNAVAILABLE):
         return "unavailable"
+    if isinstance(error, sa.exc.OperationalError) and type(original).__module__.startswith("psycopg"):
+        return "unavailable"  # connection refused or lost: psycopg gives no SQLSTATE then
     return "bug"
 
 

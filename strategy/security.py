@@ -6,9 +6,9 @@ database is down.
 Form re-display: a view decorated with @keeps_input gets its form back, with what the user typed, when a
 POST to it fails for a reason that is not the user's fault: the CSRF token expired during a long edit, the
 disk is full, the database is unreachable for a moment. The view is called again in "re-display" mode, in
-which `FlaskForm.validate_on_submit()` answers False, so the view renders its form from the submitted data
-(with a fresh CSRF token) instead of saving. A view that opts in must therefore only write inside
-`if form.validate_on_submit():` — which is how every form view here is written anyway.
+which every `FlaskForm.validate()` (and so `validate_on_submit()`) answers False, so the view renders its form
+from the submitted data (with a fresh CSRF token) instead of saving. A view that opts in must therefore only
+write after a form validated — which is how every form view here is written anyway.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 def register(app: Flask) -> None:
     app.before_request(_assign_request_id)
     app.after_request(_secure_headers)
-    _guard_validate_on_submit()
+    _guard_validate()
 
 
 # --- request id ---------------------------------------------------------------------------------
@@ -132,21 +132,24 @@ def redisplay_form(message: str, status: int) -> Response:
     flash(message, "error")
     view = current_app.view_functions[request.endpoint]
     response = make_response(current_app.ensure_sync(view)(**(request.view_args or {})))
-    if response.status_code < 400:  # a redirect or 200 would hide that nothing was saved
-        response.status_code = status
+    response.status_code = status  # a redirect or 200 would hide that nothing was saved
     return response
 
 
-def _guard_validate_on_submit() -> None:
-    """In re-display mode a form is never 'submitted and valid', so a view does not save what it shows."""
-    if getattr(FlaskForm.validate_on_submit, "_redisplay_aware", False):
-        return
-    original = FlaskForm.validate_on_submit
+def _guard_validate() -> None:
+    """In re-display mode no form is valid, so a view renders what was sent instead of saving it.
 
-    def validate_on_submit(self, extra_validators=None):
+    The real validation still runs (so field errors show as usual); only its answer is False.
+    """
+    if getattr(FlaskForm.validate, "_redisplay_aware", False):
+        return
+    original = FlaskForm.validate
+
+    def validate(self, extra_validators=None):
+        valid = original(self, extra_validators=extra_validators)
         if g and g.get("redisplaying_form"):
             return False
-        return original(self, extra_validators=extra_validators)
+        return valid
 
-    validate_on_submit._redisplay_aware = True  # type: ignore[attr-defined]
-    FlaskForm.validate_on_submit = validate_on_submit  # type: ignore[method-assign]
+    validate._redisplay_aware = True  # type: ignore[attr-defined]
+    FlaskForm.validate = validate  # type: ignore[method-assign]
