@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 
 from ..models import Strategy, Visibility
 from .services import AUDIENCE_LABELS, BLOCK_LABELS
@@ -15,7 +16,7 @@ def visibility_form(strategy: Strategy) -> FlaskForm:
     class BlockVisibilityForm(FlaskForm):
         pass
 
-    choices = [(audience.value, AUDIENCE_LABELS[audience])
+    choices = [SelectChoice(audience.value, str(AUDIENCE_LABELS[audience]))
                for audience in (Visibility.PUBLIC, Visibility.PARTNERS, Visibility.INTERNAL)]
     for block in visibility_blocks():
         setattr(BlockVisibilityForm, f"block_{block}", SelectField(
