@@ -301,11 +301,21 @@ def test_private_strategy_and_unknown_documents_are_404(client, auth, make):
     assert client.get(f"/strategien/{public.slug}/fassungen/99999/aenderungen.pdf").status_code == 404
 
 
-def test_export_links_appear_only_where_exports_are_permitted(client, auth, demo):
-    overview = client.get(f"{DEMO}/").get_data(as_text=True)
-    assert "handlungsrahmen.pdf" in overview
-    field_page = client.get(f"{DEMO}/handlungsfelder/4").get_data(as_text=True)
-    assert "dossier.pdf" in field_page
+def test_export_links_appear_only_where_exports_are_permitted(client, auth, make):
+    strategy = make.strategy(fields=2)
+    make.approve(make.field(strategy, 1))
+    edition = edition_of(strategy)
+    base = f"/strategien/{strategy.slug}"
+    overview = client.get(f"{base}/").get_data(as_text=True)
+    assert f"{base}/handlungsrahmen.pdf" in overview and "format=a4" in overview
+    assert f"{base}/handlungsfelder/1/dossier.pdf" in client.get(f"{base}/handlungsfelder/1").get_data(as_text=True)
+    # nothing approved yet: a public reader gets no dossier, and no link to one
+    assert "dossier.pdf" not in client.get(f"{base}/handlungsfelder/2").get_data(as_text=True)
+    edition_page = client.get(f"{base}/fassungen/{edition.id}/").get_data(as_text=True)
+    assert f"{base}/fassungen/{edition.id}/handlungsrahmen.pdf" in edition_page
+    assert f"{base}/fassungen/{edition.id}/aenderungen.pdf" in edition_page
+    auth.login(make.user(role=Role.STEERING, strategy=strategy))
+    assert "dossier.pdf" in client.get(f"{base}/handlungsfelder/2").get_data(as_text=True)
 
 
 # --- safety --------------------------------------------------------------------------------------
