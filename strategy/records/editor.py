@@ -13,7 +13,7 @@ from flask import g
 from flask_wtf import FlaskForm
 
 from ..models import Field, FinancingItem, Indicator, NextStep
-from .forms import FinancingForm, IndicatorForm, IndicatorValueForm, StepForm
+from .forms import choices, FinancingForm, IndicatorForm, IndicatorValueForm, StepForm
 from .services import known_names
 
 
@@ -77,7 +77,7 @@ class RecordEditor:
                 "version": step.version,
             }
         form = self._form(key, StepForm, data=data)
-        form.also_serves.choices = self.other_fields
+        form.also_serves.choices = choices(self.other_fields)
         return form
 
     # financing
@@ -92,7 +92,7 @@ class RecordEditor:
                 "next_steps": [s.id for s in item.next_steps], "version": item.version,
             }
         form = self._form(key, FinancingForm, data=data)
-        form.next_steps.choices = [(s.id, s.description) for s in self.field.next_steps]
+        form.next_steps.choices = choices((s.id, s.description) for s in self.field.next_steps)
         return form
 
     # indicators

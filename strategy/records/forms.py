@@ -17,6 +17,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
@@ -94,8 +95,13 @@ class _VersionedForm(FlaskForm):
             return None
 
 
-def _enum_choices(labels) -> list[tuple[str, str]]:
-    return [(member.value, label) for member, label in labels.items()]
+def _enum_choices(labels):
+    """Choices of an enum, labelled in the reader's language (evaluated when the form is built)."""
+    return lambda: [SelectChoice(member.value, str(label)) for member, label in labels.items()]
+
+
+def choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _not_in_future(form, field: FormField) -> None:
@@ -210,5 +216,5 @@ class ActionForm(FlaskForm):
             return None
 
 
-__all__ = ["ActionForm", "DIRECTION_LABELS", "FinancingForm", "IndicatorForm", "IndicatorValueForm", "StepForm",
+__all__ = ["ActionForm", "choices", "DIRECTION_LABELS", "FinancingForm", "IndicatorForm", "IndicatorValueForm", "StepForm",
            "parse_decimal"]

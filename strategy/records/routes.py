@@ -42,7 +42,7 @@ from .editor import (
     step_key,
     value_key,
 )
-from .forms import ActionForm, FinancingForm, IndicatorForm, IndicatorValueForm, StepForm
+from .forms import choices, ActionForm, FinancingForm, IndicatorForm, IndicatorValueForm, StepForm
 from .services import (
     DUE_WINDOWS,
     ConflictError,
@@ -142,7 +142,7 @@ def _step_data(form: StepForm, field: Field) -> StepData:
 
 def _step_form(field: Field, key: str) -> StepForm:
     form = StepForm(prefix=key)
-    form.also_serves.choices = [(f.id, f.label) for f in field.strategy.fields if f.id != field.id]
+    form.also_serves.choices = choices((f.id, f.label) for f in field.strategy.fields if f.id != field.id)
     return form
 
 
@@ -223,7 +223,7 @@ def remove_step(slug: str, number: int, step_id: int):
 
 def _financing_form(field: Field, key: str) -> FinancingForm:
     form = FinancingForm(prefix=key)
-    form.next_steps.choices = [(s.id, s.description) for s in field.next_steps]
+    form.next_steps.choices = choices((s.id, s.description) for s in field.next_steps)
     return form
 
 

@@ -134,18 +134,20 @@ def save_step(field: Field, author: User, data: StepData, step: NextStep | None 
     """Add a step to `field` or change `step` (which belongs to it); one revision on the step's own field."""
     today = today or date.today()
     before = _before(field)
+    if step is not None:
+        _check_version(step, version, describe_step)
+    organisation = resolve_organisation(data.organisation_name)
+    person = resolve_person(data.person_name, organisation)
     if step is None:
         position = max((s.position for s in field.next_steps), default=-1) + 1
-        step = NextStep(field=field, position=position)
+        step = NextStep(field=field, position=position, description=data.description.strip())
         db.session.add(step)
         kind_summary = "Schritt hinzugefügt"
     else:
-        _check_version(step, version, describe_step)
         kind_summary = "Schritt geändert"
-    organisation = resolve_organisation(data.organisation_name)
     step.description = data.description.strip()
     step.responsible_organisation = organisation
-    step.responsible_person = resolve_person(data.person_name, organisation)
+    step.responsible_person = person
     step.due_date = data.due_date
     if data.status == StepStatus.DONE:
         # Set the day it was closed unless the user gave (or kept) one.
