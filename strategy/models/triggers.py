@@ -13,8 +13,8 @@ APPEND_ONLY_TABLES: tuple[str, ...] = ("revision", "audit_event")
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION refuse_append_only_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
-        USING ERRCODE = 'restrict_violation';
+    RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
+        MESSAGE = TG_TABLE_NAME || ' is append-only: ' || TG_OP || ' refused';
 END
 $$
 """
@@ -60,4 +60,4 @@ def install(metadata: sa.MetaData) -> None:
         table = metadata.tables[name]
         for dialect, statements in _STATEMENTS.items():
             for statement in statements(name):
-                sa.event.listen(table, "after_create", sa.DDL(statement.replace("%", "%%")).execute_if(dialect=dialect))
+                sa.event.listen(table, "after_create", sa.DDL(statement).execute_if(dialect=dialect))
