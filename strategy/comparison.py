@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field as dc_field
 from typing import Any
 
+from flask import has_request_context
 from flask_babel import lazy_gettext as _l
 
 from .diffing import Piece, has_changes, word_diff
@@ -118,9 +119,13 @@ def _phase_label(value: str) -> str:
     from .models.strategy import PHASE_LABELS, FieldPhase
 
     try:
-        return str(PHASE_LABELS[FieldPhase(value)])
+        label = PHASE_LABELS[FieldPhase(value)]
     except ValueError:
         return value
+    if has_request_context():
+        return str(label)
+    # Outside a request (a PDF worker, a CLI command) there is no reader's locale: the German source text.
+    return str(getattr(label, "_args", (label,))[0])
 
 
 def diffable_columns() -> list[tuple[str, object]]:

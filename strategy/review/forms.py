@@ -4,17 +4,18 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..framework import FRAMEWORK
 from .services import COMMENT_MAX
 
 
-def column_choices() -> list[tuple[str, str]]:
+def column_choices() -> list[SelectChoice]:
     """The framework's columns to pin a comment to, plus 'the row as a whole'."""
-    choices = [("", str(_l("ganze Zeile")))]
+    choices = [SelectChoice("", str(_l("ganze Zeile")))]
     for phase in FRAMEWORK:
-        choices.extend((column.key, f"{phase.label}: {column.label}") for column in phase.columns)
+        choices.extend(SelectChoice(column.key, f"{phase.label}: {column.label}") for column in phase.columns)
     return choices
 
 
