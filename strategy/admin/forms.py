@@ -8,6 +8,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -19,16 +20,21 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Deliberately simple: one @, no spaces, a dot in the domain. The set-password link proves the address.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-VISIBILITY_CHOICES = [
-    (Visibility.INTERNAL.value, _l("Intern – nur Verwaltung, Lenkung und Koordination")),
-    (Visibility.PARTNERS.value, _l("Partner – zusätzlich angemeldete Partner")),
-    (Visibility.PUBLIC.value, _l("Öffentlich – alle, auch ohne Anmeldung")),
-]
+VISIBILITY_LABELS = {
+    Visibility.INTERNAL.value: _l("Intern – nur Verwaltung, Lenkung und Koordination"),
+    Visibility.PARTNERS.value: _l("Partner – zusätzlich angemeldete Partner"),
+    Visibility.PUBLIC.value: _l("Öffentlich – alle, auch ohne Anmeldung"),
+}
 ROLE_LABELS = {
     Role.STEERING: _l("Lenkung (Koordinierungsgruppe)"),
     Role.COORDINATOR: _l("Handlungsfeld-Koordination"),
     Role.PARTNER: _l("Partner"),
 }
+
+
+def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms wants them; labels are resolved in the reader's language now."""
+    return [SelectChoice(value, str(label)) for value, label in pairs]
 
 
 def _strip(value):
@@ -83,7 +89,7 @@ class AdminForm(FlaskForm):
 def organisation_choices(empty_label) -> list[tuple[Any, Any]]:
     from .services import organisations
 
-    return [("", empty_label)] + [(o.id, o.name) for o in organisations()]
+    return choices([("", empty_label)] + [(o.id, o.name) for o in organisations()])
 
 
 class StrategyForm(AdminForm):
@@ -98,8 +104,8 @@ class StrategyForm(AdminForm):
     description = TextAreaField(_l("Beschreibung"), filters=[_strip], validators=[MaxTextLength()])
     owner_organisation_id = SelectField(_l("Verantwortliche Organisation"), coerce=optional_id,
                                         validate_choice=True)
-    visibility = SelectField(_l("Sichtbarkeit"), choices=VISIBILITY_CHOICES, coerce=Visibility,
-                             default=Visibility.INTERNAL.value)
+    visibility = SelectField(_l("Sichtbarkeit"), choices=lambda: choices(VISIBILITY_LABELS.items()),
+                             coerce=Visibility, default=Visibility.INTERNAL.value)
 
     def __init__(self, *args, strategy: Strategy | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -127,7 +133,7 @@ class OrganisationForm(AdminForm):
         _required(_l("Bitte geben Sie den Namen der Organisation ein.")), _max(200)])
     short_name = StringField(_l("Kurzname"), filters=[_none_if_empty], validators=[Optional(), _max(60)])
     kind = SelectField(_l("Art"), coerce=OrganisationKind, default=OrganisationKind.OTHER.value,
-                       choices=[(kind.value, label) for kind, label in ORGANISATION_KIND_LABELS.items()])
+                       choices=lambda: choices((kind.value, label) for kind, label in ORGANISATION_KIND_LABELS.items()))
 
     def __init__(self, *args, organisation: Organisation | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -177,10 +183,10 @@ class AccountForm(AdminForm):
         from .services import people
 
         # A person has at most one account; deleted people are not offered.
-        self.person_id.choices = [("", _l("– keine –"))] + [
+        self.person_id.choices = choices([("", _l("– keine –"))] + [
             (p.id, p.label) for p in people()
             if not p.is_deleted and (p.user is None or (account is not None and p.user.id == account.id))
-        ]
+        ])
 
     def validate_email(self, field):
         from .services import email_taken
@@ -228,15 +234,16 @@ def access_form(strategies: Iterable[Strategy], fields: dict[int, list[Field]], 
     for strategy in strategies:
         setattr(AccessForm, f"role_{strategy.id}", SelectField(
             _l("Rolle"), coerce=_optional_role,
-            choices=[("", _l("keine Rolle"))] + [(role.value, label) for role, label in ROLE_LABELS.items()]))
-        choices = [
+            choices=choices([("", _l("keine Rolle"))] + [(role.value, label) for role, label in ROLE_LABELS.items()])))
+        offered = [
             (f.id, f.label + (" " + str(_l("(archiviert)")) if f.is_archived else ""))
-            for f in fields.get(strategy.id, []) if not f.is_archived or f.id in assigned
+            for f in sorted(fields.get(strategy.id, []), key=lambda f: f.number)
+            if not f.is_archived or f.id in assigned
         ]
         setattr(AccessForm, f"fields_{strategy.id}", MultiCheckboxField(
-            _l("Koordinierte Handlungsfelder"), coerce=int, choices=choices))
+            _l("Koordinierte Handlungsfelder"), coerce=int, choices=choices(offered)))
         data[f"role_{strategy.id}"] = role_of.get(strategy.id, "")
-        data[f"fields_{strategy.id}"] = [c[0] for c in choices if c[0] in assigned]
+        data[f"fields_{strategy.id}"] = [field_id for field_id, _label in offered if field_id in assigned]
     return AccessForm(data=data, **kwargs)
 
 
@@ -252,10 +259,10 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    action = SelectField(_l("Aktion"), coerce=_strip, validate_choice=True)
-    user = SelectField(_l("Benutzerkonto"), coerce=optional_id, validate_choice=True)
+    action = SelectField(_l("Aktion"), coerce=lambda value: value or "", default="")
+    user = SelectField(_l("Benutzerkonto"), coerce=optional_id)
 
     def __init__(self, *args, actions: list[tuple[str, Any]], users: list[User], **kwargs):
         super().__init__(*args, **kwargs)
-        self.action.choices = [("", _l("alle Aktionen"))] + actions
-        self.user.choices = [("", _l("alle Konten"))] + [(u.id, f"{u.name} <{u.email}>") for u in users]
+        self.action.choices = choices([("", _l("alle Aktionen"))] + actions)
+        self.user.choices = choices([("", _l("alle Konten"))] + [(u.id, f"{u.name} <{u.email}>") for u in users])

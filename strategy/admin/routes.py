@@ -17,7 +17,7 @@ from ..permissions import can_erase_person, can_lock_out, can_manage, require
 from . import bp, services
 from .forms import (
     ROLE_LABELS,
-    VISIBILITY_CHOICES,
+    VISIBILITY_LABELS,
     AccountForm,
     AuditFilterForm,
     FieldForm,
@@ -109,7 +109,7 @@ def audit_detail(detail: dict | None) -> list[tuple[str, str]]:
 
 @bp.context_processor
 def _admin_globals():
-    return {"role_labels": ROLE_LABELS, "visibility_labels": dict(VISIBILITY_CHOICES),
+    return {"role_labels": ROLE_LABELS, "visibility_labels": VISIBILITY_LABELS,
             "action_labels": ACTION_LABELS, "audit_detail": audit_detail}
 
 
