@@ -9,6 +9,10 @@ from .extensions import db
 
 
 def register(app: Flask) -> None:
+    from . import backup
+
+    backup.register(app)  # flask backup / flask restore
+
     @app.cli.command("load-demo")
     def load_demo_command() -> None:
         """Load Dortmund's goal system and the demo accounts (idempotent)."""
