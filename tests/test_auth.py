@@ -412,11 +412,12 @@ def test_last_seen_is_written_at_most_once_a_minute(client, make, clock, count_q
 def test_the_account_page_lists_sessions_and_ends_another_one(app, make):
     user = make.user()
     browser, other = app.test_client(), app.test_client()
-    login(other, user.email, headers={"User-Agent": "Firefox auf dem Diensthandy"})
-    login(browser, user.email, headers={"User-Agent": "Chromium im Büro"})
+    phone = "Mozilla/5.0 (Android 14; Mobile; rv:128.0) Gecko/128.0 Firefox/128.0"
+    login(other, user.email, headers={"User-Agent": phone})
+    login(browser, user.email, headers={"User-Agent": "Mozilla/5.0 (Windows NT 10.0) Chrome/131.0 Safari/537.36"})
     page = browser.get("/konto").get_data(as_text=True)
-    assert "Firefox auf dem Diensthandy" in page and "dieses Gerät" in page
-    other_id = db.session.scalar(db.select(UserSession.id).filter_by(user_agent="Firefox auf dem Diensthandy"))
+    assert "Firefox auf Android" in page and "Chrome auf Windows" in page and "dieses Gerät" in page
+    other_id = db.session.scalar(db.select(UserSession.id).filter_by(user_agent=phone))
     assert browser.post(f"/konto/sitzungen/{other_id}/beenden").status_code == 302
     assert lands_on_login(other.get("/konto"))
     assert browser.get("/konto").status_code == 200

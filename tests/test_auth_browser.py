@@ -80,3 +80,33 @@ def test_the_account_page_changes_the_password_and_lists_this_device(live_server
     page.get_by_role("button", name="Passwort ändern").click()
     expect(page.get_by_text("Ihr Passwort wurde geändert.")).to_be_visible()
     expect(page.get_by_role("heading", name="Mein Konto")).to_be_visible()
+
+
+def test_a_steering_member_sets_up_two_factor_login_and_then_logs_in_with_a_code(live_server, page):
+    import pyotp
+
+    from tests.test_auth import Clock
+
+    clock = Clock()
+    live_server.app.config["AUTH_CLOCK"] = clock  # codes depend on time; the test moves it, never sleeps
+    log_in(page, live_server.url, "lenkung@demo.dortmund.example", DEMO_PASSWORD)
+    page.goto(live_server.url + "/konto")
+    page.get_by_role("link", name="Einrichten").click()
+    expect(page.locator(".totp-qr svg")).to_be_visible()
+    page.get_by_text("Schlüssel von Hand eingeben").click()
+    secret = page.locator(".totp-secret").inner_text()
+    page.get_by_label("Sechsstelliger Code").fill(pyotp.TOTP(secret).at(clock.now))
+    page.get_by_role("button", name="Einrichten").click()
+    expect(page.get_by_text("Die Anmeldung in zwei Schritten ist eingerichtet.")).to_be_visible()
+    expect(page.get_by_text("eingeschaltet")).to_be_visible()
+
+    page.get_by_role("button", name="Abmelden", exact=True).click()
+    clock.advance(seconds=30)
+    log_in(page, live_server.url, "lenkung@demo.dortmund.example", DEMO_PASSWORD)
+    expect(page.get_by_role("heading", name="Anmeldung bestätigen")).to_be_visible()
+    page.get_by_label("Sechsstelliger Code").fill("000000")
+    page.get_by_role("button", name="Bestätigen").click()
+    expect(page.locator("#code-error")).to_contain_text("Der Code stimmt nicht")
+    page.get_by_label("Sechsstelliger Code").fill(pyotp.TOTP(secret).at(clock.now))
+    page.get_by_role("button", name="Bestätigen").click()
+    expect(page.get_by_role("link", name="Koordinierungsgruppe (Demo)")).to_be_visible()

@@ -166,7 +166,7 @@ def set_password():
         if not problems:
             db.session.commit()
             if current_user.is_authenticated:
-                services.logout(current_user._get_current_object())
+                services.forget_browser()  # its session ended with all others of the account
             flash(_("Ihr Passwort ist gespeichert. Sie können sich jetzt damit anmelden."), "success")
             return redirect(url_for("auth.login"))
         db.session.rollback()
@@ -182,7 +182,7 @@ def _account_page(status: int = 200, **forms):
         "password_form": forms.get("password_form") or ChangePasswordForm(formdata=None),
         "disable_form": forms.get("disable_form") or DisableTwoFactorForm(formdata=None),
         "confirm_form": ConfirmForm(formdata=None),
-        "sessions": services.active_sessions(user),
+        "sessions": [(row, services.describe_device(row.user_agent)) for row in services.active_sessions(user)],
         "current_session_id": services.current_session_id(),
         "two_factor_mandatory": services.two_factor_mandatory_for(user),
     }

@@ -241,6 +241,21 @@ def active_sessions(user: User) -> list[UserSession]:
     ))
 
 
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chromium/", "Chromium"),
+             ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("Linux", "Linux"))
+
+
+def describe_device(user_agent: str) -> str:
+    """A readable "Firefox auf Windows" for the session list; the raw string when nothing is recognised."""
+    browser = next((name for marker, name in _BROWSERS if marker in user_agent), None)
+    system = next((name for marker, name in _SYSTEMS if marker in user_agent), None)
+    if browser and system:
+        return _("%(browser)s auf %(system)s", browser=browser, system=system)
+    return browser or system or user_agent[:80] or _("unbekanntes Gerät")
+
+
 def end_session(user: User, session_id: int) -> bool:
     """End one session of `user` (False if it is not theirs or already gone). The caller commits."""
     ended = db.session.execute(
