@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_decimal, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..framework import FRAMEWORK
@@ -44,7 +45,7 @@ def max_text_length(form, field) -> None:
     length = len(field.data or "")
     if length > limit:
         raise ValidationError(_l("Der Text ist zu lang: %(length)s Zeichen, erlaubt sind höchstens %(limit)s. "
-                                 "Bitte kürzen Sie ihn.", length=f"{length:n}", limit=f"{limit:n}"))
+                                 "Bitte kürzen Sie ihn.", length=format_decimal(length), limit=format_decimal(limit)))
 
 
 def _name_length(max_length: int = NAME_LENGTH) -> Length:
@@ -52,8 +53,8 @@ def _name_length(max_length: int = NAME_LENGTH) -> Length:
 
 
 ROLE_CHOICES = [
-    (ResponsibilityRole.LEAD.value, _l("federführend (FF)")),
-    (ResponsibilityRole.MEMBER.value, _l("beteiligt")),
+    SelectChoice(ResponsibilityRole.LEAD.value, _l("federführend (FF)")),
+    SelectChoice(ResponsibilityRole.MEMBER.value, _l("beteiligt")),
 ]
 
 
@@ -61,7 +62,7 @@ class ChoiceField(SelectField):
     """A select whose "not on the list" message is ours (subforms have no translations of their own)."""
 
     def pre_validate(self, form) -> None:
-        if self.data not in {value for value, _label in self.choices}:
+        if self.data not in {choice.value for choice in self.choices}:
             raise ValidationError(_l("Bitte wählen Sie einen Eintrag aus der Liste."))
 
 
@@ -107,7 +108,7 @@ class FieldEditForm(FlaskForm):
                                     no_control_characters])
     goal_text = TextAreaField(_l("Ziel (Leitziel)"), filters=[normalise_newlines],
                               validators=[max_text_length, no_control_characters])
-    phase = ChoiceField(_l("Aktuelle Phase"), choices=[(p.value, PHASE_LABELS[p]) for p in FieldPhase])
+    phase = ChoiceField(_l("Aktuelle Phase"), choices=[SelectChoice(p.value, PHASE_LABELS[p]) for p in FieldPhase])
     working_groups = FieldList(FormField(WorkingGroupForm), max_entries=MAX_GROUPS)
     responsible = FieldList(FormField(PartyForm), max_entries=MAX_RESPONSIBLE)
 
