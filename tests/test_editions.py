@@ -307,7 +307,7 @@ def test_two_editions_can_be_compared(client, demo, edition):
     second = create_edition(demo, steering(), "Beschluss 06/2026", date(2026, 6, 1))
     db.session.commit()
     html = client.get(f"{BASE}/vergleich?von={edition.id}&bis={second.id}").get_data(as_text=True)
-    assert "<ins><span class=\"visually-hidden\">eingefügt: </span>Teilhabe</ins>" in html
+    assert "<ins><span class=\"visually-hidden\">[eingefügt: </span>Teilhabe<span class=\"visually-hidden\">]</span></ins>" in html
 
 
 @pytest.mark.parametrize("query", ["von=abc", "von=999&bis=heute", "bis=999999"])

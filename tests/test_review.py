@@ -324,7 +324,7 @@ def test_steering_sees_what_differs_from_the_approved_version(client, auth, sett
     auth.login(users["steering"])
     html = client.get(url(strategy)).get_data(as_text=True)
     assert "geändert seit Freigabe" in html
-    assert "<del><span class=\"visually-hidden\">entfernt: </span>Freigegebene" in html
+    assert "<del><span class=\"visually-hidden\">[entfernt: </span>Freigegebene" in html
     assert DRAFT_TEXT.split()[0] in html
     assert html.count('class="since-approval"') == 1  # only the vision column differs
 

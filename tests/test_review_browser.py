@@ -127,7 +127,7 @@ def test_submit_return_fix_resubmit_approve_edition_and_compare(live_server, pag
     expect(changed).to_have_count(1)
     expect(changed).to_contain_text("Handlungsfeld 4")
     expect(changed.locator("dt")).to_have_text(["Was fehlt?"])
-    inserted = " ".join(changed.locator("ins").all_inner_texts()).replace("eingefügt: ", "")
+    inserted = re.sub(r"\[eingefügt: |\]", "", " ".join(changed.locator("ins").all_inner_texts()))
     assert "Mehr Dolmetschende" in inserted and "Beratungsstellen." in inserted
     expect(page.locator(".comparison-unchanged")).to_contain_text("13. ")
     shot(page, "07-comparison")
