@@ -321,3 +321,22 @@ def test_comparison_page_query_count_is_bounded(client, demo, edition, count_que
     with count_queries() as counter:
         assert client.get(f"{BASE}/vergleich?von={edition.id}&bis=heute").status_code == 200
     assert counter.n <= 12
+
+
+def test_editions_and_comparisons_respect_the_blocks_a_reader_may_see(client, auth, demo, edition):
+    four = field(demo, 4)
+    change_and_approve(four, lambda f: setattr(f, "financing_notes", "Interne Finanzierungsnotiz"))
+    change_and_approve(four, lambda f: setattr(f, "vision", "Öffentliche neue Vision"))
+    demo.block_visibility = {"financing": "partners"}
+    db.session.commit()
+    later = create_edition(demo, steering(), "Fassung mit Finanzen", date(2026, 6, 1))
+    db.session.commit()
+    pages = [f"{BASE}/fassungen/{later.id}/handlungsfelder/4", f"{BASE}/vergleich?von={edition.id}&bis=heute",
+             f"{BASE}/vergleich?von={edition.id}&bis={later.id}"]
+    for address in pages:  # anonymous: the public audience
+        html = client.get(address).get_data(as_text=True)
+        assert "Interne Finanzierungsnotiz" not in html, address
+    assert "Öffentliche neue Vision" in client.get(pages[1]).get_data(as_text=True)
+    auth.login("partner@demo.dortmund.example", "Demo-Zugang-2026")
+    for address in pages:
+        assert "Interne Finanzierungsnotiz" in client.get(address).get_data(as_text=True), address

@@ -10,7 +10,7 @@ from flask_login import current_user
 from ..comparison import compare_editions, current_approved_content
 from ..extensions import db
 from ..fields.services import steps_serving_in
-from ..framework import COLUMN_LABELS, FRAMEWORK
+from ..framework import COLUMN_LABELS
 from ..models import Edition, Field, ReviewComment, ReviewState
 from ..permissions import (
     can_comment_on_field,
@@ -24,8 +24,11 @@ from ..permissions import (
     get_strategy_or_404,
     public,
     require,
+    visibility_blocks,
+    visible_blocks,
 )
 from ..snapshots import Snapshot
+from ..status.services import visible_framework, visible_part
 from . import bp
 from .forms import (
     ApproveForm,
@@ -231,6 +234,13 @@ def reopen_comment(slug: str, number: int, comment_id: int):
 
 # --- editions ------------------------------------------------------------------------------------
 
+def _readable(content: dict, blocks: frozenset[str]) -> dict:
+    """Edition-shaped content without the blocks of a row this reader may not see (per-block visibility)."""
+    if blocks >= frozenset(visibility_blocks()):
+        return content
+    return {**content, "fields": [visible_part(row, blocks) for row in content.get("fields", [])]}
+
+
 def _edition(slug: str, edition_id: int):
     strategy = get_strategy_or_404(slug)
     require(can_view_editions(current_user, strategy))
@@ -289,12 +299,14 @@ def edition(slug: str, edition_id: int):
 @public
 def edition_field(slug: str, edition_id: int, number: int):
     strategy, edition = _edition(slug, edition_id)
-    rows = edition.content.get("fields", [])
+    blocks = visible_blocks(current_user, strategy)
+    rows = _readable(edition.content, blocks).get("fields", [])
     row = next((r for r in rows if r.get("number") == number), None)
     if row is None:
         abort(404)
     return render_template(
-        "review/edition_field.html", strategy=strategy, edition=edition, row=row, framework=FRAMEWORK,
+        "review/edition_field.html", strategy=strategy, edition=edition, row=row,
+        framework=visible_framework(blocks),
         serving_steps=steps_serving_in(rows, number),
         # Overdue as of the day the edition was made, so the frozen page never changes with the calendar.
         today=edition.created_at.date(),
@@ -323,9 +335,10 @@ def comparison(slug: str):
         errors["bis"] = _("Bitte wählen Sie eine Fassung oder den heute freigegebenen Stand.")
     result = None
     if all_editions and not errors:
+        blocks = visible_blocks(current_user, strategy)
         before = by_id[chosen_from].content
         after = current_approved_content(strategy) if chosen_to == TODAY else by_id[chosen_to].content
-        result = compare_editions(before, after)
+        result = compare_editions(_readable(before, blocks), _readable(after, blocks))
     status = 400 if errors and ("von" in request.args or "bis" in request.args) else 200
     return render_template(
         "review/comparison.html", strategy=strategy, editions=all_editions, chosen_from=chosen_from,
