@@ -317,7 +317,6 @@ def funding_timeline_svg(items: Iterable[dict], *, today: date, width: int = 900
 
     Items without both dates are left out of the drawing (the table next to it lists them).
     """
-    from flask_babel import format_date
 
     drawn = [i for i in items if _day(i.get("start_date")) and _day(i.get("end_date"))]
     top, bottom = 28, 12

@@ -12,7 +12,8 @@ financing items and indicators by their ids; indicator values by (indicator id, 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from flask import has_request_context

@@ -11,10 +11,9 @@ from decimal import Decimal
 from importlib import resources
 
 from .auth.passwords import hash_password
-from .extensions import db
 from .demo_partners import ensure_partner_strategy
+from .extensions import db
 from .fields.services import load_field_row
-from .snapshots import changed_keys, field_snapshot
 from .models import (
     Field,
     FieldAssignment,
@@ -40,6 +39,7 @@ from .models import (
     WorkingGroup,
     utcnow,
 )
+from .snapshots import changed_keys, field_snapshot
 
 DEMO_SLUG = "dortmund-neuzuwanderung"
 DEMO_PASSWORD = "Demo-Zugang-2026"

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from flask import Flask, current_app, request
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 
-from decimal import Decimal
-
 from . import permissions
 from .markup import plain_excerpt, render_markdown
+from .models.history import REVISION_KIND_LABELS, RevisionKind
 from .models.records import (
     FUNDING_SOURCE_LABELS,
     FUNDING_STATUS_LABELS,
@@ -20,7 +20,6 @@ from .models.records import (
     IndicatorUnit,
     StepStatus,
 )
-from .models.history import REVISION_KIND_LABELS, RevisionKind
 from .models.strategy import PHASE_LABELS, REVIEW_STATE_LABELS, FieldPhase, ReviewState
 
 # Labels of the enums whose values snapshots store as plain strings.

@@ -13,7 +13,6 @@ from strategy.models import Field, Organisation, Person, Revision, RevisionKind,
 from strategy.revisions import record_change
 from strategy.snapshots import field_snapshot
 
-
 # --- helpers: read a form as a browser would submit it -------------------------------------------
 
 class _FormReader(HTMLParser):

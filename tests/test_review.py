@@ -361,8 +361,9 @@ def _draft_urls(strategy, field, edition_id, revision_id, comment_id):
 def test_no_draft_text_reaches_partners_or_visitors_through_any_url(client, auth, setting, role, make):
     strategy, field, users = setting
     # An edition made while the draft exists, a comment quoting the draft, the draft in the history.
-    from strategy.review.services import create_edition
     from datetime import date
+
+    from strategy.review.services import create_edition
 
     edition = create_edition(strategy, users["steering"], "Fassung 1", date(2026, 3, 1))
     comment = ReviewComment(field=field, body=f"Zum Satz „{DRAFT_TEXT}“", author=users["steering"],
@@ -410,8 +411,9 @@ def test_create_edition_by_role(client, auth, setting, role):
 @pytest.mark.parametrize("role", ROLES)
 def test_everyone_who_reads_the_strategy_reads_its_editions(client, auth, setting, role):
     strategy, field, users = setting
-    from strategy.review.services import create_edition
     from datetime import date
+
+    from strategy.review.services import create_edition
 
     edition = create_edition(strategy, users["steering"], "Fassung 1", date(2026, 3, 1))
     db.session.commit()
@@ -423,8 +425,9 @@ def test_editions_of_an_internal_strategy_are_a_404_for_partners_of_other_strate
     strategy = make.strategy(fields=1, visibility=Visibility.INTERNAL)
     steering = make.user(role=Role.STEERING, strategy=strategy)
     make.approve(make.field(strategy, 1))
-    from strategy.review.services import create_edition
     from datetime import date
+
+    from strategy.review.services import create_edition
 
     edition = create_edition(strategy, steering, "Intern", date(2026, 1, 1))
     db.session.commit()

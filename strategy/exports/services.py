@@ -8,15 +8,16 @@ ExportCache table, so an unchanged export is served from the database on every h
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Callable
 
 from flask import current_app, render_template
-from sqlalchemy.exc import IntegrityError
-from flask_babel import gettext as _
 from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from .. import PROJECT_ROOT
 from ..charts import indicator_chart_svg

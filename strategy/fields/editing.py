@@ -7,13 +7,15 @@ user changed are kept, and the ones both changed differently come back to the us
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from ..diffing import word_diff
 from ..extensions import db
 from ..framework import TEXT_COLUMNS
 from ..models import (
@@ -30,7 +32,6 @@ from ..models import (
     WorkingGroupMember,
 )
 from ..revisions import record_change
-from ..diffing import word_diff
 from ..snapshots import field_snapshot
 from .services import load_field_row
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import date
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime, gettext as _
+from flask_babel import format_datetime
+from flask_babel import gettext as _
 from flask_login import current_user
-
 from wtforms import FieldList, FormField
 
 from ..extensions import csrf, db

@@ -7,8 +7,6 @@ from datetime import date
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..permissions import can_view_drafts
-from ..snapshots import Snapshot, field_snapshot
 from ..models import (
     Field,
     Indicator,
@@ -19,8 +17,9 @@ from ..models import (
     Strategy,
     WorkingGroup,
     WorkingGroupMember,
-    next_step_field,
 )
+from ..permissions import can_view_drafts
+from ..snapshots import Snapshot, field_snapshot
 
 _PERSON_WITH_ORG = selectinload(Person.organisation)
 

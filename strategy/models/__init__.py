@@ -7,7 +7,6 @@ from .exports import ExportCache
 from .history import AuditEvent, Revision, RevisionKind
 from .organisation import Organisation, OrganisationKind, Person
 from .publishing import ApiToken
-from .review import ReviewComment
 from .records import (
     OPEN_STEP_STATUSES,
     Direction,
@@ -22,6 +21,7 @@ from .records import (
     financing_item_next_step,
     next_step_field,
 )
+from .review import ReviewComment
 from .strategy import (
     Field,
     FieldPhase,

@@ -13,7 +13,7 @@ from flask import g
 from flask_wtf import FlaskForm
 
 from ..models import Field, FinancingItem, Indicator, NextStep
-from .forms import choices, FinancingForm, IndicatorForm, IndicatorValueForm, StepForm
+from .forms import FinancingForm, IndicatorForm, IndicatorValueForm, StepForm, choices
 from .services import known_names
 
 

@@ -10,18 +10,20 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    Field as FormField,
     HiddenField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
+from wtforms import (
+    Field as FormField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from ..models import Direction, FundingSource, FundingStatus, IndicatorUnit, StepStatus
+from ..models import Direction, FundingStatus, IndicatorUnit, StepStatus
 from ..models.records import FUNDING_SOURCE_LABELS, FUNDING_STATUS_LABELS, INDICATOR_UNIT_LABELS, STEP_STATUS_LABELS
 
 DIRECTION_LABELS = {Direction.HIGHER_IS_BETTER: _l("höher ist besser"), Direction.LOWER_IS_BETTER: _l("niedriger ist besser")}

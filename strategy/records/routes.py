@@ -42,7 +42,7 @@ from .editor import (
     step_key,
     value_key,
 )
-from .forms import choices, ActionForm, FinancingForm, IndicatorForm, IndicatorValueForm, StepForm
+from .forms import ActionForm, FinancingForm, IndicatorForm, IndicatorValueForm, StepForm, choices
 from .services import (
     DUE_WINDOWS,
     ConflictError,
@@ -56,9 +56,6 @@ from .services import (
     delete_indicator,
     delete_indicator_value,
     delete_step,
-    describe_financing,
-    describe_indicator,
-    describe_step,
     funding_periods,
     move_step,
     open_steps,

@@ -3,7 +3,8 @@ behind the open-steps page, the funding timeline and the overview's roll-ups."""
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Iterable

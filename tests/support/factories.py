@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 from strategy.auth.passwords import hash_password
 from strategy.extensions import db
