@@ -216,7 +216,7 @@ def _run_pg(program: str, *args: str) -> None:
     env = {**os.environ, "PGPASSWORD": url.password or "", "PGCONNECT_TIMEOUT": "10"}
     connection = [f"--host={url.host or 'localhost'}", f"--port={url.port or 5432}",
                   f"--username={url.username or ''}", f"--dbname={url.database}"]
-    result = subprocess.run([pg_program(program), *connection, *args], env=env,  # nosec B603 - fixed argv
+    result = subprocess.run([pg_program(program), *connection, *args], env=env,  # noqa: S603  # nosec B603
                             capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise BackupError(f"{program} ist fehlgeschlagen: {result.stderr.strip()[-2000:]}")
