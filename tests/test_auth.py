@@ -396,6 +396,14 @@ def test_a_session_ends_after_twelve_hours_however_active(client, make, clock):
     assert lands_on_login(client.get("/konto"))
 
 
+def test_timed_out_sessions_of_closed_browsers_are_swept_at_the_next_login(app, make, clock):
+    user = make.user()
+    login(app.test_client(), user.email)  # a browser that is closed and never comes back
+    clock.advance(hours=2, seconds=1)
+    login(app.test_client(), user.email)
+    assert db.session.scalar(db.select(db.func.count(UserSession.id))) == 1
+
+
 def test_last_seen_is_written_at_most_once_a_minute(client, make, clock, count_queries):
     login(client, make.user().email)
     clock.advance(seconds=30)

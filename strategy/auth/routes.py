@@ -34,6 +34,14 @@ _SETUP_ALLOWED = {"auth.two_factor_setup", "auth.logout", "static", "core.set_la
 
 
 @bp.before_app_request
+def load_login_first():
+    """Resolve the login before any view code runs: the session check may write "last seen" on its own
+    connection, which must not wait behind a write the view has already started (SQLite allows one writer)."""
+    if request.endpoint != "static":
+        current_user._get_current_object()
+
+
+@bp.before_app_request
 def require_two_factor_setup():
     """Admins and steering members sent to set up two-factor login go nowhere else until they have."""
     if session.get(SETUP_TWO_FACTOR_KEY) and request.endpoint not in _SETUP_ALLOWED and current_user.is_authenticated:

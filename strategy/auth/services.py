@@ -182,6 +182,14 @@ def start_session(user: User) -> UserSession:
     """Log `user` in on this browser: a new random session token (no fixation), stored only as its hash."""
     token = secrets.token_urlsafe(32)
     moment = now()
+    config = current_app.config
+    # Sweep sessions that timed out without being presented again (closed browsers), so the table stays small.
+    db.session.execute(
+        sa.delete(UserSession)
+        .where(sa.or_(UserSession.last_seen_at < moment - config["AUTH_SESSION_IDLE_TIMEOUT"],
+                      UserSession.created_at < moment - config["AUTH_SESSION_ABSOLUTE_TIMEOUT"]))
+        .execution_options(synchronize_session=False)
+    )
     row = UserSession(token_hash=hash_token(token), user=user, created_at=moment, last_seen_at=moment,
                       ip_address=client_address(),
                       user_agent=(request.user_agent.string or "")[:255] if has_request_context() else "")
