@@ -710,19 +710,63 @@ def test_audit_log_is_newest_first_paginated_and_filterable(client, auth, world)
     db.session.commit()
     auth.login(world.admin)
 
+    strategy_rows = re.compile(r">Strategie \d+</a>")
     first = client.get("/verwaltung/protokoll").get_data(as_text=True)
-    assert first.index("field #x") < first.index(f"strategy #{services.AUDIT_PAGE_SIZE + 4}")
+    assert first.index("Handlungsfeld x") < first.index(f">Strategie {services.AUDIT_PAGE_SIZE + 4}</a>")
     assert "Seite 1 von 2" in first
+    assert len(strategy_rows.findall(first)) == services.AUDIT_PAGE_SIZE - 2  # + field event + admin login
     second = client.get("/verwaltung/protokoll?page=2").get_data(as_text=True)
-    assert "strategy #0<" in second and "Seite 2 von 2" in second
+    assert ">Strategie 0</a>" in second and "Seite 2 von 2" in second
 
     by_action = client.get("/verwaltung/protokoll?action=field.archive").get_data(as_text=True)
-    assert "field #x" in by_action and "strategy #" not in by_action
+    assert "Handlungsfeld x" in by_action and not strategy_rows.search(by_action)
     by_user = client.get(f"/verwaltung/protokoll?user={world.coordinator.id}").get_data(as_text=True)
-    assert "field #x" in by_user and "strategy #" not in by_user
+    assert "Handlungsfeld x" in by_user and not strategy_rows.search(by_user)
     invalid = client.get("/verwaltung/protokoll?user=abc&page=-3")
     assert invalid.status_code == 200
     assert "Dieser Filter ist ungültig" in invalid.get_data(as_text=True)
+
+
+# --- settings, locks, hostile names --------------------------------------------------------------------
+
+def test_admin_makes_two_factor_login_mandatory_for_privileged_accounts(client, auth, world):
+    from strategy.auth.services import two_factor_required_for_privileged
+
+    auth.login(world.admin)
+    assert client.post("/verwaltung/einstellungen", data={"two_factor_required": "y"}).status_code == 302
+    assert two_factor_required_for_privileged()
+    event = _last_event("setting_changed")
+    assert event.actor_id == world.admin.id and event.detail["after"] is True
+    assert 'checked' in client.get("/verwaltung/einstellungen").get_data(as_text=True)
+
+
+def test_admin_lifts_a_login_lock(client, auth, world):
+    from strategy.models import utcnow
+    from datetime import timedelta
+
+    world.coordinator.locked_until = utcnow() + timedelta(minutes=30)
+    world.coordinator.failed_login_count = 10
+    db.session.commit()
+    auth.login(world.admin)
+    assert "Sperre aufheben" in client.get(f"/verwaltung/konten/{world.coordinator.id}").get_data(as_text=True)
+    client.post(f"/verwaltung/konten/{world.coordinator.id}/entsperren")
+    db.session.expire_all()
+    coordinator = db.session.get(User, world.coordinator.id)
+    assert coordinator.locked_until is None and coordinator.failed_login_count == 0
+    assert _last_event("account_unlocked").actor_id == world.admin.id
+
+
+def test_names_with_markup_are_shown_as_text(client, auth, world, make):
+    make.person("<script>alert(1)</script>", organisation=world.organisation)
+    make.organisation("<b>fett</b> e.V.")
+    auth.login(world.admin)
+    for url in ("/verwaltung/personen", "/verwaltung/organisationen",
+                f"/verwaltung/konten/{world.coordinator.id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert "<script>alert(1)" not in html and "<b>fett</b>" not in html
+    person = db.session.scalar(sa.select(Person).filter_by(name="<script>alert(1)</script>"))
+    html = client.get(f"/verwaltung/personen/{person.id}/loeschen").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; löschen?" in html
 
 
 def _last_event(action: str) -> AuditEvent | None:

@@ -266,3 +266,7 @@ class AuditFilterForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.action.choices = choices([("", _l("alle Aktionen"))] + actions)
         self.user.choices = choices([("", _l("alle Konten"))] + [(u.id, f"{u.name} <{u.email}>") for u in users])
+
+
+class SettingsForm(AdminForm):
+    two_factor_required = BooleanField(_l("Zwei-Faktor-Anmeldung für Admins und Lenkung verpflichtend"))

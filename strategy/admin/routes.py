@@ -11,7 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
 from ..extensions import db
-from ..auth.services import disable_totp, unlock_account
+from ..auth.services import (
+    disable_totp,
+    set_two_factor_required,
+    two_factor_required_for_privileged,
+    unlock_account,
+)
 from ..models import Field, Organisation, Person, Strategy, User, utcnow
 from ..permissions import can_erase_person, can_lock_out, can_manage, require
 from . import bp, services
@@ -23,6 +28,7 @@ from .forms import (
     FieldForm,
     OrganisationForm,
     PersonForm,
+    SettingsForm,
     StrategyForm,
     access_form,
 )
@@ -102,6 +108,29 @@ def _format_detail(value) -> str:
     return str(value)
 
 
+OBJECT_LABELS = {
+    "user": _l("Konto"), "strategy": _l("Strategie"), "field": _l("Handlungsfeld"), "person": _l("Person"),
+    "organisation": _l("Organisation"), "setting": _l("Einstellung"),
+}
+# Where an audit event's object can be looked at (archived or deleted objects included).
+_OBJECT_PAGES = {
+    "user": ("admin.account_edit", "account_id"), "strategy": ("admin.strategy_edit", "strategy_id"),
+    "field": ("admin.field_edit", "field_id"),
+    "organisation": ("admin.organisation_edit", "organisation_id"),
+}
+
+
+def audit_object(event) -> tuple[str, str | None]:
+    """An audit event's object as a label ("Konto 12") and, where there is one, the admin page showing it."""
+    if not event.object_type:
+        return "–", None
+    label = f"{OBJECT_LABELS.get(event.object_type, event.object_type)} {event.object_id}".strip()
+    page = _OBJECT_PAGES.get(event.object_type)
+    if page is None or not event.object_id.isdigit():
+        return label, None
+    return label, url_for(page[0], **{page[1]: int(event.object_id)})
+
+
 def audit_detail(detail: dict | None) -> list[tuple[str, str]]:
     """An audit event's detail as (label, text) rows."""
     return [(str(DETAIL_LABELS.get(key, key)), _format_detail(value)) for key, value in sorted((detail or {}).items())]
@@ -110,7 +139,7 @@ def audit_detail(detail: dict | None) -> list[tuple[str, str]]:
 @bp.context_processor
 def _admin_globals():
     return {"role_labels": ROLE_LABELS, "visibility_labels": VISIBILITY_LABELS,
-            "action_labels": ACTION_LABELS, "audit_detail": audit_detail}
+            "action_labels": ACTION_LABELS, "audit_detail": audit_detail, "audit_object": audit_object}
 
 
 def _commit(form=None, field_name: str | None = None) -> bool:
@@ -480,6 +509,22 @@ def account_export(account_id: int):
     data = services.personal_data(current_user, account=account)
     db.session.commit()
     return _json_download(data, f"auskunft-konto-{account.id}.json")
+
+
+# --- settings ------------------------------------------------------------------------------------------
+
+@bp.route("/einstellungen", methods=["GET", "POST"])
+def settings():
+    form = SettingsForm(data={"two_factor_required": two_factor_required_for_privileged()})
+    if form.validate_on_submit():
+        if form.two_factor_required.data != two_factor_required_for_privileged():
+            set_two_factor_required(form.two_factor_required.data, by=current_user)  # writes the audit event
+            db.session.commit()
+            flash(_("Die Einstellungen sind gespeichert."), "success")
+        else:
+            flash(_("Es gab nichts zu ändern."), "success")
+        return redirect(url_for(".settings"))
+    return render_template("admin/settings.html", form=form)
 
 
 # --- audit log -----------------------------------------------------------------------------------------
