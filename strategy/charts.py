@@ -57,6 +57,12 @@ def _fmt_date(value: date) -> str:
     return format_date(value, "MM/yyyy")
 
 
+def _fmt_day(value: date) -> str:
+    from flask_babel import format_date
+
+    return format_date(value, "short")
+
+
 def _attr(value: Any) -> str:
     return str(escape(str(value)))
 
@@ -355,7 +361,8 @@ def funding_timeline_svg(items: Iterable[dict], *, today: date, width: int = 900
         marker = f' stroke="{ACCENT}" stroke-width="2"' if flagged else ""
         out.append(f'<rect class="chart__bar{" chart__bar--flagged" if flagged else ""}" x="{_f(x(s))}" '
                    f'y="{_f(ry + 5)}" width="{_f(bar_w)}" height="{row_height - 10}" rx="3" fill="{colour}"{marker} '
-                   f'data-start="{s.isoformat()}" data-end="{e.isoformat()}"/>')
+                   f'data-start="{s.isoformat()}" data-end="{e.isoformat()}"><title>{escape(label)}: '
+                   f'{escape(_fmt_day(s))} – {escape(_fmt_day(e))}</title></rect>')
         if flagged:
             out.append(f'<text x="{_f(min(x(e) + 4, width - 12))}" y="{_f(ry + row_height / 2 + 5)}" '
                        f'font-size="13" font-weight="700" fill="{ACCENT}">!</text>')

@@ -675,3 +675,28 @@ def test_partners_see_the_approved_records_not_the_draft(client, auth, world, ma
     auth.login(world.partner)
     page = html(client.get(field_url(world)))
     assert "Freigegebener Schritt" in page and "Entwurfsschritt" not in page
+
+
+def test_field_page_with_the_editors_costs_the_same_queries_for_few_and_many_records(
+        client, auth, world, count_queries):
+    def fill(start, count):
+        for n in range(start, start + count):
+            step = NextStep(description=f"Schritt {n}", also_serves=[world.f3],
+                            responsible_person=Person(name=f"P{n}", organisation=Organisation(name=f"O{n}")))
+            world.f1.next_steps.append(step)
+            world.f1.financing_items.append(FinancingItem(source=FundingSource.OTHER, programme=f"F{n}",
+                                                          next_steps=[step]))
+            indicator = Indicator(name=f"K{n}")
+            indicator.values = [IndicatorValue(observed_on=date(2025, 1, 1), value=Decimal(n), source_note="Q")]
+            world.f1.indicators.append(indicator)
+        db.session.commit()
+
+    auth.login(world.coordinator)
+    fill(0, 1)
+    with count_queries() as few:
+        assert "Schritt hinzufügen" in html(client.get(field_url(world)))
+    fill(1, 12)
+    with count_queries() as many:
+        page = html(client.get(field_url(world)))
+    assert "Schritt 11" in page and "F11" in page and "K11" in page
+    assert many.n == few.n
