@@ -436,3 +436,15 @@ def test_editions_of_an_internal_strategy_are_a_404_for_partners_of_other_strate
     for address in (f"/strategien/{strategy.slug}/fassungen/", f"/strategien/{strategy.slug}/fassungen/{edition.id}/",
                     f"/strategien/{strategy.slug}/vergleich"):
         assert client.get(address).status_code == 404
+
+
+def test_the_overview_shows_review_states_to_steering_only(client, auth, setting):
+    strategy, field, users = setting
+    set_state(field, ReviewState.SUBMITTED)
+    auth.login(users["steering"])
+    html = client.get(f"/strategien/{strategy.slug}/").get_data(as_text=True)
+    assert 'badge--review-submitted">zur Prüfung' in html
+    auth.logout()
+    auth.login(users["partner"])
+    html = client.get(f"/strategien/{strategy.slug}/").get_data(as_text=True)
+    assert "badge--review" not in html
