@@ -1,0 +1,355 @@
+"""PDF export bench: completeness, fresh and cached render times, dossier time, peak memory, and how the
+rest of the app answers while exports render. Generates its own synthetic framework (13 fields, about
+22,000 words) in a throwaway SQLite database; prints medians.
+
+    .venv/bin/python bench/pdf_bench.py [--runs 3] [--skip-130]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+WORDS = (
+    "Neuzuwanderung Integration Teilhabe Stadtgesellschaft Beratung Sprachförderung Arbeitsmarkt Qualifizierung "
+    "Anerkennung Bildung Gesundheit Wohnen Quartier Nachbarschaft Jobcenter Agentur Träger Migrant*innen "
+    "Neuzuwander*innen Ehrenamt Kooperation Vernetzung Steuerung Fachgruppe Koordination Verwaltung Projekt "
+    "Finanzierung Verstetigung Förderprogramm Zugang Schule Kita Familien Jugendliche Frauen Männer Kinder "
+    "gemeinsam verbindlich nachhaltig niedrigschwellig mehrsprachig kultursensibel strukturell frühzeitig "
+    "stärken sichern entwickeln ausbauen verbessern unterstützen begleiten vermitteln erreichen öffnen "
+    "und der die das mit für von zu im in auf über bei nach aus durch gegen ohne um sowie insbesondere "
+    "Ausbeutung Schutz Rechte Diskriminierung Antidiskriminierung Empowerment Selbstorganisation Wissen "
+    "Daten Monitoring Evaluation Ziele Maßnahmen Angebote Lotsen Clearingstelle Krankenversicherung Übergänge"
+).split()
+
+TEXT_COLUMNS = {  # column → (words, as a list?)
+    "current_state": (300, False), "central_processes": (150, True), "vision": (120, False),
+    "strategic_goals": (200, True), "future_challenges": (250, True), "what_worked": (240, False),
+    "gaps": (220, True), "financing_notes": (80, False),
+}
+
+
+def sentence(rng: random.Random, n: int) -> str:
+    words = [rng.choice(WORDS) for _ in range(n)]
+    words[0] = words[0][:1].upper() + words[0][1:]
+    return " ".join(words) + "."
+
+
+def text(rng: random.Random, words: int, as_list: bool) -> str:
+    parts, left = [], words
+    while left > 0:
+        n = min(left, rng.randint(9, 18))
+        parts.append(sentence(rng, n))
+        left -= n
+    if as_list:
+        return "\n".join(f"- {p}" for p in parts)
+    paragraphs, chunk = [], []
+    for p in parts:
+        chunk.append(p)
+        if len(chunk) == 4:
+            paragraphs.append(" ".join(chunk))
+            chunk = []
+    if chunk:
+        paragraphs.append(" ".join(chunk))
+    return "\n\n".join(paragraphs)
+
+
+def build_strategy(db, models, fields: int, seed: int = 7):
+    """A strategy with `fields` rows of synthetic text, steps and financing items; returns (strategy, user)."""
+    from strategy.auth.passwords import hash_password
+
+    rng = random.Random(seed)
+    strategy = models.Strategy(slug=f"bench-{fields}", title="Gesamtstrategie Neuzuwanderung (Bench)",
+                               subtitle="Synthetischer Handlungsrahmen für Messungen",
+                               visibility=models.Visibility.INTERNAL)
+    db.session.add(strategy)
+    for number in range(1, fields + 1):
+        field = models.Field(strategy=strategy, number=number, title=f"{rng.choice(WORDS)} {rng.choice(WORDS)}",
+                             goal_text=sentence(rng, 40), phase=models.FieldPhase.WORKSHOP_2)
+        for column, (words, as_list) in TEXT_COLUMNS.items():
+            setattr(field, column, text(rng, words, as_list))
+        db.session.add(field)
+        db.session.add(models.WorkingGroup(field=field, name=f"FG {rng.choice(WORDS)}", position=0))
+        for position in range(5):
+            db.session.add(models.NextStep(field=field, description=sentence(rng, 18), position=position,
+                                           due_date=date(2027, 1, 1) + timedelta(days=40 * position),
+                                           status=models.StepStatus.PLANNED))
+        for position in range(2):
+            db.session.add(models.FinancingItem(field=field, source=models.FundingSource.ESF_PLUS,
+                                                programme=sentence(rng, 4), amount=Decimal(120000 + position),
+                                                start_date=date(2025, 1, 1), end_date=date(2027, 12, 31),
+                                                status=models.FundingStatus.SECURED, position=position))
+    user = models.User(email=f"bench{fields}@example.org", name="Bench", password_hash=hash_password("x" * 16))
+    user.memberships.append(models.Membership(strategy=strategy, role=models.Role.STEERING))
+    db.session.add(user)
+    db.session.commit()
+    return strategy, user
+
+
+def content_words(strategy) -> list[str]:
+    found = []
+    for field in strategy.fields:
+        found += re.findall(r"[\wÄÖÜäöüß*]+", field.title + " " + field.goal_text)
+        for column in TEXT_COLUMNS:
+            found += re.findall(r"[\wÄÖÜäöüß*]+", getattr(field, column))
+        for step in field.next_steps:
+            found += re.findall(r"[\wÄÖÜäöüß*]+", step.description)
+    return found
+
+
+def squash(value: str) -> str:
+    return re.sub(r"[\s\-‐­]+", "", value)
+
+
+def completeness(pdf_bytes: bytes, words: list[str]) -> float:
+    from pypdf import PdfReader
+
+    extracted = squash("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf_bytes)).pages))
+    return sum(1 for w in words if squash(w) in extracted) / len(words)
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def timing(results) -> str:
+    """Median wall time and the renderer's own CPU time (the machine is shared: wall time varies with load)."""
+    return (f"{median([r.seconds for r in results]):.2f} s wall, "
+            f"{median([r.cpu_seconds for r in results]):.2f} s CPU")
+
+
+# --- LibreOffice: the same content as a spreadsheet, converted to PDF ------------------------------
+
+def write_xlsx(path: Path, rows: list[list[str]]) -> None:
+    """A minimal .xlsx (inline strings), enough for LibreOffice; no extra dependency."""
+    def col(i):
+        name = ""
+        i += 1
+        while i:
+            i, r = divmod(i - 1, 26)
+            name = chr(65 + r) + name
+        return name
+    sheet = ['<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+             'spreadsheetml/2006/main"><sheetData>']
+    for r, row in enumerate(rows, start=1):
+        sheet.append(f'<row r="{r}">')
+        for c, value in enumerate(row):
+            sheet.append(f'<c r="{col(c)}{r}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>')
+        sheet.append("</row>")
+    sheet.append("</sheetData></worksheet>")
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.'
+                   'openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/'
+                   'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/'
+                   'xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+                   'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" '
+                   'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')
+        z.writestr("_rels/.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+                   'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+                   'openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+                   '</Relationships>')
+        z.writestr("xl/workbook.xml", '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.'
+                   'openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/'
+                   'officeDocument/2006/relationships"><sheets><sheet name="Handlungsrahmen" sheetId="1" r:id="rId1"/>'
+                   '</sheets></workbook>')
+        z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="'
+                   'http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="'
+                   'http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="'
+                   'worksheets/sheet1.xml"/></Relationships>')
+        z.writestr("xl/worksheets/sheet1.xml", "".join(sheet))
+
+
+def libreoffice(strategy, words, runs: int) -> str:
+    binary = shutil.which("libreoffice") or shutil.which("soffice")
+    if not binary:
+        return "not installed"
+    work = Path(tempfile.mkdtemp(prefix="pdf-bench-lo-"))
+    rows = [["Thema"] + list(TEXT_COLUMNS) + ["next_steps"]]
+    for field in strategy.fields:
+        rows.append([f"{field.number}. {field.title}\n{field.goal_text}"] + [getattr(field, c) for c in TEXT_COLUMNS]
+                    + ["\n".join(s.description for s in field.next_steps)])
+    write_xlsx(work / "framework.xlsx", rows)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([binary, "--headless", f"-env:UserInstallation=file://{work}/profile", "--convert-to", "pdf",
+                        "--outdir", str(work), str(work / "framework.xlsx")], check=True, capture_output=True,
+                       timeout=300)
+        times.append(time.perf_counter() - started)
+    share = completeness((work / "framework.pdf").read_bytes(), words)
+    return f"{median(times):.2f} s, completeness {share:.1%}"
+
+
+# --- the bench -----------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-130", action="store_true")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="pdf-bench-"))
+    os.environ["STRATEGY_INSTANCE_PATH"] = str(folder)
+    from flask_login import login_user
+
+    from strategy import create_app, models
+    from strategy.exports import pdf, services
+    from strategy.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite3", "SECRET_KEY": "bench",
+                      "TESTING": True, "WTF_CSRF_ENABLED": False})
+    with app.app_context():
+        db.create_all()
+        strategy, user = build_strategy(db, models, 13)
+        words = content_words(strategy)
+        print(f"synthetic framework: {len(strategy.fields)} fields, {len(words)} words")
+
+        def document(kind: str, strategy=strategy, user=user, **kwargs):
+            with app.test_request_context():
+                login_user(user)
+                if kind == "framework":
+                    doc = services.framework_document(user, strategy, **kwargs)
+                else:
+                    doc = services.field_document(user, strategy.fields[0])
+                doc.html  # build inside the request context
+                return doc
+
+        framework = document("framework")
+        with app.test_request_context():
+            job = services.render_job(framework)
+        renderer = pdf.pool()
+        started = time.perf_counter()
+        renderer.warm_up()
+        first = renderer.render(job)
+        print(f"cold start (new renderer process + first render): {time.perf_counter() - started:.2f} s")
+
+        fresh = [renderer.render(job) for _ in range(args.runs)]
+        print(f"fresh render, framework A3 (warm renderer, one process): {timing(fresh)}, {fresh[0].page_count} pages")
+        print(f"completeness: {completeness(first.pdf, words):.1%} of {len(words)} words in the extracted text")
+        untagged = [renderer.render(pdf.RenderJob(job.html, job.assets, None)) for _ in range(args.runs)]
+        print(f"  same without PDF/UA tagging: {timing(untagged)}")
+        a4 = document("framework", paper="a4")
+        with app.test_request_context():
+            a4_job = services.render_job(a4)
+        a4_runs = [renderer.render(a4_job) for _ in range(args.runs)]
+        print(f"fresh render, framework A4: {timing(a4_runs)}, {a4_runs[0].page_count} pages")
+        print(f"LibreOffice (.xlsx → PDF, same content): {libreoffice(strategy, words, args.runs)}")
+
+        dossier = document("dossier")
+        with app.test_request_context():
+            dossier_job = services.render_job(dossier)
+        dossier_runs = [renderer.render(dossier_job) for _ in range(args.runs)]
+        print(f"field dossier: {timing(dossier_runs)}, {dossier_runs[0].page_count} pages")
+
+        # cached: the whole request through the app, content unchanged since the last render
+        client = app.test_client()
+        client.post("/anmelden", data={"email": user.email, "password": "x" * 16})
+        url = f"/strategien/{strategy.slug}/handlungsrahmen.pdf"
+        assert client.get(url).status_code == 200
+        cached = []
+        for _ in range(max(5, args.runs)):
+            started = time.perf_counter()
+            response = client.get(url)
+            cached.append(time.perf_counter() - started)
+            assert response.headers["X-Export-Cache"] == "hit"
+        print(f"cached export (unchanged content, whole request): {median(cached) * 1000:.0f} ms")
+
+        # peak memory of one render, measured in a fresh renderer process each
+        for label, render_job in (("13 fields", job),):
+            fresh_pool = pdf.RendererPool(size=1)
+            result = fresh_pool.render(render_job, timeout=600)
+            fresh_pool.close()
+            print(f"peak memory of one render ({label}): {result.peak_rss_mb:.0f} MB")
+        if not args.skip_130:
+            big_strategy, big_user = build_strategy(db, models, 130, seed=11)
+            big = document("framework", strategy=big_strategy, user=big_user)
+            with app.test_request_context():
+                big_job = services.render_job(big)
+            fresh_pool = pdf.RendererPool(size=1, memory_mb=4000)
+            result = fresh_pool.render(big_job, timeout=1200)
+            fresh_pool.close()
+            print(f"peak memory of one render (130 fields, {result.page_count} pages): {result.peak_rss_mb:.0f} MB "
+                  f"({timing([result])})")
+
+        status_p95(app, strategy, user, folder)
+        renderer.close()
+
+
+def status_p95(app, strategy, user, folder) -> None:
+    """Serve the app on a loopback port (threads, as a worker would), start two fresh exports and
+    meanwhile request the status page; print its p95 latency."""
+    import urllib.request
+    from http.cookiejar import CookieJar
+
+    from werkzeug.serving import make_server
+
+    from strategy.extensions import db
+    from strategy.models import ExportCache
+
+    db.session.execute(db.delete(ExportCache))
+    db.session.commit()
+    strategy.visibility = type(strategy.visibility)("public")
+    db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}/strategien/{strategy.slug}"
+
+    def opener():
+        jar = CookieJar()
+        o = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        o.open(urllib.request.Request(f"http://127.0.0.1:{server.server_port}/anmelden",
+                                      data=f"email={user.email}&password={'x' * 16}".encode()))
+        return o
+
+    exporters = [opener(), opener()]
+    status_url = f"{base}/status"
+    urllib.request.urlopen(status_url).read()
+    done = threading.Event()
+    export_times = []
+
+    def export(o, url):
+        started = time.perf_counter()
+        o.open(url).read()
+        export_times.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=export, args=(exporters[0], f"{base}/handlungsrahmen.pdf")),
+               threading.Thread(target=export, args=(exporters[1], f"{base}/handlungsrahmen.pdf?format=a4"))]
+    for t in threads:
+        t.start()
+    latencies = []
+    while any(t.is_alive() for t in threads):
+        started = time.perf_counter()
+        urllib.request.urlopen(status_url).read()
+        latencies.append(time.perf_counter() - started)
+        time.sleep(0.05)
+    for t in threads:
+        t.join()
+    done.set()
+    server.shutdown()
+    latencies.sort()
+    p95 = latencies[int(0.95 * (len(latencies) - 1))]
+    print(f"machine load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"status page while two exports render ({len(latencies)} requests, exports took "
+          f"{', '.join(f'{t:.1f} s' for t in export_times)}): p95 {p95 * 1000:.0f} ms, "
+          f"median {median(latencies) * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
