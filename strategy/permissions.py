@@ -231,10 +231,13 @@ def get_strategy_or_404(slug: str) -> Strategy:
     return strategy
 
 
-def get_field_or_404(strategy: Strategy, number: int) -> Field:
-    field = db.session.scalar(
-        db.select(Field).filter_by(strategy_id=strategy.id, number=number, is_archived=False)
-    )
+def get_field_or_404(strategy: Strategy, number: int, *, include_archived: bool = False) -> Field:
+    """A field of the live framework; history pages pass include_archived, so an archived field's history stays
+    readable (archived fields keep their number, so it still names exactly one field)."""
+    query = db.select(Field).filter_by(strategy_id=strategy.id, number=number)
+    if not include_archived:
+        query = query.filter_by(is_archived=False)
+    field = db.session.scalar(query)
     if field is None:
         abort(404)
     return field

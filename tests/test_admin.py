@@ -347,6 +347,13 @@ def test_archiving_keeps_the_history_and_takes_the_field_out_of_the_framework(cl
     admin_page = client.get(f"/verwaltung/strategien/{world.strategy.id}/handlungsfelder").get_data(as_text=True)
     assert "Archivierte Handlungsfelder" in admin_page and "Wiederherstellen" in admin_page
     assert _last_event("field.archive").object_id == str(field.id)
+    # its history stays readable (the field keeps its number), but nobody edits or restores it
+    history = client.get(f"/strategien/{world.strategy.slug}/handlungsfelder/2/verlauf")
+    assert history.status_code == 200
+    revision_id = db.session.scalar(sa.select(Revision.id).filter_by(field_id=field.id))
+    revision_page = client.get(f"/strategien/{world.strategy.slug}/handlungsfelder/2/verlauf/{revision_id}")
+    assert revision_page.status_code == 200 and "Eine Vision mit Geschichte." in revision_page.get_data(as_text=True)
+    assert client.get(f"/strategien/{world.strategy.slug}/handlungsfelder/2/bearbeiten").status_code == 404
 
     assert client.post(f"/verwaltung/handlungsfelder/{field.id}/wiederherstellen").status_code == 302
     assert "/handlungsfelder/2\"" in client.get(f"/strategien/{world.strategy.slug}/").get_data(as_text=True)

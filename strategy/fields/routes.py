@@ -96,6 +96,12 @@ def _editable_field(slug: str, number: int):
     return strategy, field
 
 
+def _field_with_history(slug: str, number: int):
+    """History stays readable after a field is archived (restoring is still refused: can_edit_field)."""
+    strategy = get_strategy_or_404(slug)
+    return strategy, get_field_or_404(strategy, number, include_archived=True)
+
+
 def _form_data(state: State) -> dict:
     data = {key: state[key] for key in SCALAR_KEYS}
     data["working_groups"] = [{"name": g["name"], "members": list(g["members"])} for g in state["working_groups"]]
@@ -224,7 +230,7 @@ def edit_field(slug: str, number: int):
 
 @bp.route("/<slug>/handlungsfelder/<id:number>/verlauf")
 def field_history(slug: str, number: int):
-    strategy, field = _editable_field(slug, number)
+    strategy, field = _field_with_history(slug, number)
     require(can_view_history(current_user, field))
     return render_template("fields/history.html", strategy=strategy, field=field, revisions=revisions_of(field),
                            key_label=key_label)
@@ -232,7 +238,7 @@ def field_history(slug: str, number: int):
 
 @bp.route("/<slug>/handlungsfelder/<id:number>/verlauf/<id:revision_id>")
 def field_revision(slug: str, number: int, revision_id: int):
-    strategy, field = _editable_field(slug, number)
+    strategy, field = _field_with_history(slug, number)
     require(can_view_history(current_user, field))
     revision = get_revision_or_404(field, revision_id)
     previous = previous_revision(revision)
