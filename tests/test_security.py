@@ -581,3 +581,30 @@ def test_logs_never_contain_passwords_cookies_or_tokens(app, client, log_lines, 
     assert "a@example.org" in text
     for secret in ("geheimes-passwort", "geheimer-cookie-wert", "geheimes-token", PASSWORD):
         assert secret not in text
+
+
+# --- in a real browser -----------------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_the_browser_reports_no_csp_violation_on_a_coordinators_journey(live_server, page, tmp_path):
+    """Pages, the edit form with its scripts, and an error page all work under the strict CSP."""
+    from strategy.demo import DEMO_PASSWORD
+
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    page.goto(live_server.url + "/anmelden")
+    page.get_by_label("E-Mail-Adresse").fill("hf4@demo.dortmund.example")
+    page.get_by_label("Passwort").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.wait_for_load_state()
+    for path in ("/", "/strategien/dortmund-neuzuwanderung/", "/strategien/dortmund-neuzuwanderung/handlungsfelder/4",
+                 "/strategien/dortmund-neuzuwanderung/handlungsfelder/4/bearbeiten"):
+        response = page.goto(live_server.url + path)
+        assert response.status == 200, path
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    response = page.goto(live_server.url + "/strategien/dortmund-neuzuwanderung/gibt-es-nicht")
+    assert response.status == 404
+    assert page.get_by_role("heading", level=1).inner_text() == "Seite nicht gefunden"
+    page.screenshot(path=str(tmp_path / "error-page.png"), full_page=True)
+    assert violations == []
