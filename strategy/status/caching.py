@@ -1,6 +1,10 @@
 """Conditional GET for pages and API answers: validators first, rendering only when the copy is stale."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from typing import Callable
+
 from flask import Response, request, session
 from flask_login import current_user
 
@@ -37,3 +41,37 @@ def stamp(response: Response, validators: Validators, *, private: bool) -> Respo
 def viewer_is_private() -> bool:
     """A page shows something of its viewer (name, logout form, flashed messages): keep it out of shared caches."""
     return bool(current_user.is_authenticated or session.get("_flashes"))
+
+
+class RenderCache:
+    """Rendered pages for anonymous readers, per process, keyed by their ETag.
+
+    The ETag already names everything the page depends on (content, settings, day, language, audience,
+    path), so an entry never goes stale: a change makes a new key and old keys fall out at the end of the
+    LRU. Pages that show something of their viewer are never put here.
+    """
+
+    def __init__(self, size: int = 256):
+        self._size = size
+        self._pages: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_render(self, key: str, render: Callable[[], str]) -> str:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+                return page
+        page = render()
+        with self._lock:
+            self._pages[key] = page
+            while len(self._pages) > self._size:
+                self._pages.popitem(last=False)
+        return page
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+
+
+rendered_pages = RenderCache()

@@ -14,6 +14,7 @@ from ..models import utcnow
 from ..permissions import (
     audience_of,
     can_manage_visibility,
+    can_view_strategy,
     get_strategy_or_404,
     public,
     require,
@@ -21,7 +22,7 @@ from ..permissions import (
     visible_blocks,
 )
 from . import bp
-from .caching import is_current, not_modified, stamp, viewer_is_private
+from .caching import is_current, not_modified, rendered_pages, stamp, viewer_is_private
 from .forms import HINT, visibility_form
 from .services import (
     AUDIENCE_LABELS,
@@ -35,6 +36,7 @@ from .services import (
     recent_changes,
     steps_due,
     steps_overdue,
+    strategy_with_aggregates,
     validators,
     visible_framework,
 )
@@ -53,20 +55,31 @@ def _viewer_parts(strategy, blocks) -> tuple:
     return parts
 
 
-def _conditional(strategy, blocks, render):
+def _visible_strategy(slug: str):
+    """The strategy (404 unless the reader may see it) and its approval aggregates, in one query."""
+    strategy, aggregates = strategy_with_aggregates(slug)
+    if strategy is None or not can_view_strategy(current_user, strategy):
+        abort(404)
+    return strategy, aggregates
+
+
+def _conditional(strategy, aggregates, blocks, render):
     """Answer 304 when the reader's copy is current; otherwise render, with validators and cache rules."""
-    checks = validators(strategy, *_viewer_parts(strategy, blocks))
+    checks = validators(strategy, *_viewer_parts(strategy, blocks), aggregates=aggregates)
     private = viewer_is_private()
     if is_current(checks):
         return not_modified(checks, private=private)
-    response = make_response(render(checks))
+    if private:
+        response = make_response(render(checks))
+    else:
+        response = make_response(rendered_pages.get_or_render(checks.etag, lambda: render(checks)))
     return stamp(response, checks, private=viewer_is_private())
 
 
 @bp.route("/<slug>/status")
 @public
 def status_page(slug: str):
-    strategy = get_strategy_or_404(slug)
+    strategy, aggregates = _visible_strategy(slug)
     blocks = visible_blocks(current_user, strategy)
 
     def render(checks):
@@ -91,13 +104,13 @@ def status_page(slug: str):
             may_manage=can_manage_visibility(current_user, strategy),
         )
 
-    return _conditional(strategy, blocks, render)
+    return _conditional(strategy, aggregates, blocks, render)
 
 
 @bp.route("/<slug>/status/handlungsfelder/<id:number>")
 @public
 def status_field(slug: str, number: int):
-    strategy = get_strategy_or_404(slug)
+    strategy, aggregates = _visible_strategy(slug)
     blocks = visible_blocks(current_user, strategy)
 
     def render(checks):
@@ -124,13 +137,13 @@ def status_field(slug: str, number: int):
             today=local_today(),
         )
 
-    return _conditional(strategy, blocks, render)
+    return _conditional(strategy, aggregates, blocks, render)
 
 
 @bp.route("/<slug>/status/aenderungen")
 @public
 def recent(slug: str):
-    strategy = get_strategy_or_404(slug)
+    strategy, aggregates = _visible_strategy(slug)
     blocks = visible_blocks(current_user, strategy)
     weeks = request.args.get("wochen", type=int, default=8)
     if weeks not in WEEK_CHOICES:
@@ -146,7 +159,7 @@ def recent(slug: str):
             block_labels=BLOCK_LABELS,
         )
 
-    return _conditional(strategy, blocks, render)
+    return _conditional(strategy, aggregates, blocks, render)
 
 
 @bp.route("/<slug>/sichtbarkeit", methods=["GET", "POST"])

@@ -195,24 +195,42 @@ class Validators:
     last_approved_at: datetime | None
 
 
-def validators(strategy: Strategy, *parts: object) -> Validators:
+def _approval_aggregates():
+    """max/count of approved_at, count and id-sum of the live fields: what a status answer depends on."""
+    return (db.func.max(Field.approved_at), db.func.count(Field.approved_at), db.func.count(Field.id),
+            db.func.coalesce(db.func.sum(Field.id), 0))
+
+
+def strategy_with_aggregates(slug: str) -> tuple[Strategy | None, tuple]:
+    """The strategy and its approval aggregates in one query (a revalidation then costs one round trip)."""
+    row = db.session.execute(
+        db.select(Strategy, *_approval_aggregates())
+        .outerjoin(Field, db.and_(Field.strategy_id == Strategy.id, Field.is_archived.is_(False)))
+        .where(Strategy.slug == slug)
+        .group_by(Strategy.id)
+    ).first()
+    return (None, ()) if row is None else (row[0], tuple(row[1:]))
+
+
+def validators(strategy: Strategy, *parts: object, aggregates: tuple | None = None) -> Validators:
     """ETag and Last-Modified of a status page or API answer, from one aggregate query, without rendering.
 
     The content depends on the approved rows (max/count of approved_at, which fields are live), on the
     strategy's own settings, on today's date (due and overdue steps) and on whatever the caller adds
     (audience, language, viewer, page).
     """
-    latest, approved, live, ids = db.session.execute(
-        db.select(
-            db.func.max(Field.approved_at), db.func.count(Field.approved_at), db.func.count(Field.id),
-            db.func.coalesce(db.func.sum(Field.id), 0),
-        ).where(Field.strategy_id == strategy.id, Field.is_archived.is_(False))
-    ).one()
+    if not aggregates:
+        aggregates = tuple(db.session.execute(
+            db.select(*_approval_aggregates())
+            .where(Field.strategy_id == strategy.id, Field.is_archived.is_(False))
+        ).one())
+    latest, approved, live, ids = aggregates
     if latest is not None and latest.tzinfo is None:  # SQLite aggregates lose the column type
         latest = datetime.fromisoformat(str(latest)).replace(tzinfo=timezone.utc)
     today = local_today()
     key = "|".join(str(part) for part in (
-        current_app.config.get("STATUS_CACHE_VERSION", "1"), strategy.id, strategy.title, strategy.subtitle,
+        current_app.config.get("STATUS_CACHE_VERSION", "1"), current_app.config["SQLALCHEMY_DATABASE_URI"],
+        strategy.id, strategy.title, strategy.subtitle,
         strategy.visibility, sorted((strategy.block_visibility or {}).items()), strategy.settings_changed_at,
         latest, approved, live, ids, today, *parts,
     ))
