@@ -20,9 +20,6 @@ class Config:
     # Werkzeug's default (500 kB per form field) would answer an over-long text with a bare 413; with the
     # whole request as the limit it reaches the form, which says "too long" next to the field and keeps it.
     MAX_FORM_MEMORY_SIZE = MAX_CONTENT_LENGTH
-    # Werkzeug's default (500 kB per form field) would answer an over-long text with a bare 413; with the
-    # whole request as the limit it reaches the form, which says "too long" next to the field and keeps it.
-    MAX_FORM_MEMORY_SIZE = MAX_CONTENT_LENGTH
     # Text columns are prose; a whole row rarely exceeds a few thousand words.
     MAX_TEXT_LENGTH = 20_000
     FUNDING_HORIZON_MONTHS = 12

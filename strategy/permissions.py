@@ -79,11 +79,6 @@ def can_restore_revision(user, field: Field) -> bool:
     return can_view_history(user, field) and can_edit_field(user, field)
 
 
-def can_restore_revision(user, field: Field) -> bool:
-    """Restoring an older revision of a row is editing it: its coordinators and admins."""
-    return can_view_history(user, field) and can_edit_field(user, field)
-
-
 def can_view_open_steps(user, strategy: Strategy) -> bool:
     """The open-steps page across fields shows live (draft) steps: for those who may read drafts."""
     return can_view_drafts(user, strategy)
@@ -253,7 +248,7 @@ __all__ = [
     "can_export_changes", "can_export_edition", "can_export_field", "can_export_framework",
     "AUDIENCE_RANK", "audience_of", "block_audience", "can_manage_visibility", "can_view_block",
     "visibility_blocks", "visible_blocks",
-    "can_edit_field", "can_restore_revision", "can_restore_revision", "can_erase_person", "can_lock_out", "can_manage", "can_view_drafts", "can_view_history", "can_view_strategy",
+    "can_edit_field", "can_restore_revision", "can_erase_person", "can_lock_out", "can_manage", "can_view_drafts", "can_view_history", "can_view_strategy",
     "can_comment_on_field", "can_create_edition", "can_review_field", "can_submit_field",
     "can_take_part_in_review", "can_view_editions", "can_view_review", "is_steering",
     "coordinates", "get_field_or_404", "get_strategy_or_404", "is_admin", "public", "require", "role_in",
