@@ -22,6 +22,15 @@
     });
   });
 
+  // Text areas grow with what is typed (up to a limit; then they scroll).
+  function fit(area) {
+    area.style.height = "auto";
+    area.style.height = Math.min(area.scrollHeight + 4, window.innerHeight * 0.7) + "px";
+  }
+  form.querySelectorAll("textarea").forEach(function (area) {
+    area.addEventListener("input", function () { fit(area); });
+  });
+
   // Warn before leaving with unsaved changes; not when saving or adding a row.
   var dirty = false;
   form.addEventListener("input", function () { dirty = true; });
