@@ -700,3 +700,27 @@ def test_field_page_with_the_editors_costs_the_same_queries_for_few_and_many_rec
         page = html(client.get(field_url(world)))
     assert "Schritt 11" in page and "F11" in page and "K11" in page
     assert many.n == few.n
+
+
+def test_the_funding_horizon_is_configurable(app, client, auth, world):
+    auth.login(world.coordinator)
+    add_financing(client, world, programme="Endet in sechs Monaten", end_date=add_months(TODAY, 6).isoformat())
+    assert "Verstetigung offen" in html(client.get(field_url(world)))
+    app.config["FUNDING_HORIZON_MONTHS"] = 3
+    assert "Verstetigung offen" not in html(client.get(field_url(world)))
+
+
+def test_a_stale_financing_edit_keeps_the_input_and_shows_the_saved_amount(client, auth, world):
+    auth.login(world.coordinator)
+    add_financing(client, world, amount="1000")
+    item = db.session.scalar(db.select(FinancingItem))
+    form = {"source": "esf_plus", "programme": "Willkommen Europa", "start_date": "2025-01-01",
+            "end_date": "2027-12-31", "status": "secured", "version": str(item.version)}
+    prefixed = lambda data: {f"finanzierung-{item.id}-{k}": v for k, v in data.items()}  # noqa: E731
+    client.post(f"{field_url(world)}/finanzierung/{item.id}", data=prefixed({**form, "amount": "2.000"}))
+    response = client.post(f"{field_url(world)}/finanzierung/{item.id}", data=prefixed({**form, "amount": "3.500"}))
+    assert response.status_code == 409
+    page = html(response)
+    assert "<dd>2.000,00\xa0€</dd>" in page and 'value="3.500"' in page
+    db.session.expire_all()
+    assert db.session.get(FinancingItem, item.id).amount == Decimal("2000")
