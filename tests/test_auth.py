@@ -213,6 +213,30 @@ def test_failures_counted_on_two_app_instances_add_up(client, make, clock, secon
     assert user.locked_until > clock.now
 
 
+def test_failures_made_at_the_same_moment_are_all_counted(app, make):
+    import threading
+
+    user = make.user()
+    email = user.email
+    app.config.update(AUTH_ACCOUNT_DELAY_AFTER=100, AUTH_ACCOUNT_LOCK_AFTER=100)
+    start = threading.Barrier(6)
+    answers = []
+
+    def attempt(n):
+        browser = app.test_client()
+        start.wait()
+        answers.append(login(browser, email, WRONG, environ_base={"REMOTE_ADDR": f"192.0.2.{n}"}).status_code)
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [200] * 6
+    db.session.refresh(user)
+    assert user.failed_login_count == 6
+
+
 def test_an_unknown_email_is_locked_exactly_like_a_real_account(client, make, clock):
     """Lockouts must not reveal which accounts exist."""
     user = make.user()

@@ -410,7 +410,12 @@ def _register_failure(email: str, user: User | None, *, action: str) -> None:
     config = current_app.config
     moment = now()
     if user is not None:
-        db.session.refresh(user, with_for_update=True)  # count exactly, even with parallel attempts
+        # A no-op write first takes the row's lock (PostgreSQL) or the database's write lock (SQLite), so the
+        # count read next is the latest one and no failure made in parallel by another process is lost.
+        db.session.execute(sa.update(User).where(User.id == user.id)
+                           .values(failed_login_count=User.failed_login_count)
+                           .execution_options(synchronize_session=False))
+        db.session.refresh(user)
     account = _account_counter(email, user, create=True)
     record_event(action, user, object_type="user" if user else "", object_id=str(user.id) if user else "",
                  detail={} if user else {"account": "unknown"})
