@@ -65,6 +65,8 @@ def field_snapshot(field: Field) -> Snapshot:
                 "status": item.status.value,
                 "note": item.note,
                 "has_follow_up": item.has_follow_up,
+                # The steps this money pays for, by description (a snapshot names things in words).
+                "pays_for": [step.description for step in item.next_steps],
             }
             for item in field.financing_items
         ],

@@ -85,7 +85,7 @@ def add_financing(client, w, number=1, **data):
 
 def add_indicator(client, w, number=1, **data):
     form = {"name": "Teilnehmende", "unit": "count", "direction": "higher", "baseline": "", "target": "",
-            "target_date": "", "description": ""}
+            "target_date": ""}
     form.update(data)
     return client.post(field_url(w, number) + "/kennzahlen",
                        data={f"kennzahl-neu-{k}": v for k, v in form.items() if v is not None})
@@ -724,3 +724,17 @@ def test_a_stale_financing_edit_keeps_the_input_and_shows_the_saved_amount(clien
     assert "<dd>2.000,00\xa0€</dd>" in page and 'value="3.500"' in page
     db.session.expire_all()
     assert db.session.get(FinancingItem, item.id).amount == Decimal("2000")
+
+
+def test_linking_a_financing_item_to_a_step_is_recorded_in_history(client, auth, world):
+    auth.login(world.coordinator)
+    add_step(client, world, description="Lotsenschulung")
+    add_financing(client, world)
+    (step,) = steps_of(world.f1)
+    item = db.session.scalar(db.select(FinancingItem))
+    form = {"source": "esf_plus", "programme": "Willkommen Europa", "start_date": "2025-01-01",
+            "end_date": "2027-12-31", "status": "secured", "next_steps": str(step.id), "version": str(item.version)}
+    client.post(f"{field_url(world)}/finanzierung/{item.id}", data={f"finanzierung-{item.id}-{k}": v for k, v in form.items()})
+    latest = revisions_of(world.f1)[-1]
+    assert latest.kind == RevisionKind.FINANCING
+    assert latest.content["financing_items"][0]["pays_for"] == ["Lotsenschulung"]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..models import (
     Field,
+    FinancingItem,
     Indicator,
     NextStep,
     Person,
@@ -36,7 +37,7 @@ def _row_options():
             selectinload(Responsibility.organisation),
         ),
         selectinload(Field.next_steps).options(*_step_options()),
-        selectinload(Field.financing_items),
+        selectinload(Field.financing_items).selectinload(FinancingItem.next_steps),
         selectinload(Field.indicators).selectinload(Indicator.values),
         selectinload(Field.updated_by),
     )

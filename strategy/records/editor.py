@@ -11,9 +11,6 @@ from typing import Any
 
 from flask import g
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import selectinload
-
-from ..extensions import db
 
 from ..models import Field, FinancingItem, Indicator, NextStep
 from .forms import FinancingForm, IndicatorForm, IndicatorValueForm, StepForm, choices
@@ -83,17 +80,8 @@ class RecordEditor:
         form.also_serves.choices = choices(self.other_fields)
         return form
 
-    @cached_property
-    def _financed_steps_loaded(self) -> bool:
-        """Load the steps every financing item pays for in one query (the row's own loads skip them)."""
-        db.session.scalars(
-            db.select(FinancingItem).filter_by(field_id=self.field.id).options(selectinload(FinancingItem.next_steps))
-        ).all()
-        return True
-
     # financing
     def financing(self, item: FinancingItem | None = None) -> FinancingForm:
-        assert self._financed_steps_loaded
         key = financing_key(item)
         data = {}
         if item is not None:
@@ -113,7 +101,7 @@ class RecordEditor:
         data = {}
         if indicator is not None:
             data = {
-                "name": indicator.name, "description": indicator.description, "unit": indicator.unit.value,
+                "name": indicator.name, "unit": indicator.unit.value,
                 "direction": indicator.direction.value, "baseline": indicator.baseline,
                 "target": indicator.target, "target_date": indicator.target_date, "is_key": indicator.is_key,
                 "version": indicator.version,

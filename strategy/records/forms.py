@@ -165,8 +165,6 @@ def _check_unit(unit: str, number: Decimal | None):
 class IndicatorForm(_VersionedForm):
     name = StringField(_l("Name der Kennzahl"), validators=[
         DataRequired(_l("Bitte geben Sie der Kennzahl einen Namen.")), Length(max=300, message=_l("Höchstens 300 Zeichen."))])
-    description = TextAreaField(_l("Beschreibung (optional)"), validators=[
-        Length(max=2000, message=_l("Höchstens 2.000 Zeichen."))])
     unit = SelectField(_l("Einheit"), choices=_enum_choices(INDICATOR_UNIT_LABELS), default=IndicatorUnit.COUNT.value)
     direction = SelectField(_l("Richtung"), choices=_enum_choices(DIRECTION_LABELS),
                             default=Direction.HIGHER_IS_BETTER.value)

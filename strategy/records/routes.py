@@ -287,7 +287,7 @@ def remove_financing(slug: str, number: int, item_id: int):
 def _indicator_data(form: IndicatorForm) -> IndicatorData:
     return IndicatorData(
         name=form.name.data, unit=IndicatorUnit(form.unit.data), direction=Direction(form.direction.data),
-        description=form.description.data or "", baseline=form.baseline.number, target=form.target.number,
+        baseline=form.baseline.number, target=form.target.number,
         target_date=form.target_date.data, is_key=bool(form.is_key.data),
     )
 

@@ -301,7 +301,6 @@ class IndicatorData:
     name: str
     unit: Any
     direction: Any
-    description: str = ""
     baseline: Decimal | None = None
     target: Decimal | None = None
     target_date: date | None = None
@@ -311,7 +310,7 @@ class IndicatorData:
 def describe_indicator(indicator: Indicator) -> dict[str, Any]:
     return {
         "name": indicator.name, "unit": indicator.unit, "direction": indicator.direction,
-        "description": indicator.description, "baseline": indicator.baseline, "target": indicator.target,
+        "baseline": indicator.baseline, "target": indicator.target,
         "target_date": indicator.target_date, "is_key": indicator.is_key,
     }
 
@@ -329,7 +328,6 @@ def save_indicator(field: Field, author: User, data: IndicatorData, indicator: I
         summary = "Kennzahl geändert"
     indicator.name = data.name.strip()
     indicator.unit, indicator.direction = data.unit, data.direction
-    indicator.description = data.description.strip()
     indicator.baseline, indicator.target, indicator.target_date = data.baseline, data.target, data.target_date
     if data.is_key:
         # One key indicator per field: it is the one the overview charts.
