@@ -776,6 +776,56 @@ def test_names_with_markup_are_shown_as_text(client, auth, world, make):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; löschen?" in html
 
 
+# --- CSRF: an expired token keeps the typed text, and never opens an admin page to others ----------------
+
+CSRF_ON = {"WTF_CSRF_ENABLED": True, "WTF_CSRF_TIME_LIMIT": 1}
+
+
+def _csrf_token(html: str) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def _log_in_with_csrf(client, user) -> None:
+    token = _csrf_token(client.get("/anmelden").get_data(as_text=True))
+    response = client.post("/anmelden", data={"email": user.email, "password": "korrekt-pferd-batterie",
+                                               "csrf_token": token})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("app_config", [CSRF_ON])
+def test_an_expired_csrf_token_gives_the_admin_form_back_with_the_text_kept(client, world):
+    import time
+
+    _log_in_with_csrf(client, world.admin)
+    url = f"/verwaltung/handlungsfelder/{world.field.id}/bearbeiten"
+    token = _csrf_token(client.get(url).get_data(as_text=True))
+    typed = "Ein Leitziel, an dem lange gefeilt wurde."
+    time.sleep(2.1)  # the token lives one second in this configuration
+    response = client.post(url, data={"csrf_token": token, "title": "Handlungsfeld 1", "goal_text": typed})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Ihre Eingaben sind erhalten" in html and typed in html
+    db.session.expire_all()
+    assert db.session.get(Field, world.field.id).goal_text == "Ziel 1"
+    response = client.post(url, data={"csrf_token": _csrf_token(html), "title": "Handlungsfeld 1",
+                                      "goal_text": typed})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Field, world.field.id).goal_text == typed
+
+
+@pytest.mark.parametrize("app_config", [CSRF_ON])
+def test_a_non_admin_without_a_token_never_sees_an_admin_form(client, world):
+    _log_in_with_csrf(client, world.coordinator)
+    for url in (f"/verwaltung/konten/{world.admin.id}", "/verwaltung/konten/neu", "/verwaltung/einstellungen",
+                f"/verwaltung/konten/{world.admin.id}/rollen"):
+        response = client.post(url, data={"email": "x@example.org", "name": "Übernahme", "is_admin": "y"})
+        html = response.get_data(as_text=True)
+        assert response.status_code in (400, 403), url
+        assert world.admin.email not in html and 'name="is_admin"' not in html, url
+        assert "Kein Zugriff" in html or "Formular" in html
+
+
 def _last_event(action: str) -> AuditEvent | None:
     db.session.expire_all()
     return db.session.scalars(sa.select(AuditEvent).filter_by(action=action).order_by(AuditEvent.id.desc())).first()

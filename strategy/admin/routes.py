@@ -1,15 +1,28 @@
 """Admin views: parse the form, call a service, commit, flash, redirect. Every view needs can_manage."""
 from __future__ import annotations
 
+import functools
 import json
 
-from flask import Response, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
+from ..errors import error_response
 from ..extensions import db
 from ..auth.services import (
     disable_totp,
@@ -19,6 +32,7 @@ from ..auth.services import (
 )
 from ..models import Field, Organisation, Person, Strategy, User, utcnow
 from ..permissions import can_erase_person, can_lock_out, can_manage, require
+from ..security import keeps_input
 from . import bp, services
 from .forms import (
     ROLE_LABELS,
@@ -136,6 +150,22 @@ def audit_detail(detail: dict | None) -> list[tuple[str, str]]:
     return [(str(DETAIL_LABELS.get(key, key)), _format_detail(value)) for key, value in sorted((detail or {}).items())]
 
 
+def form_view(view):
+    """A form page. After an expired CSRF token it gets its form back with what was typed (security.keeps_input);
+    that re-display runs from the error handler, outside the blueprint's before_request, so the permission is
+    checked here as well."""
+
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        if not can_manage(current_user):
+            if g.get("redisplaying_form"):  # inside the error handler: answer, do not raise again
+                return error_response(403)
+            abort(403)
+        return view(*args, **kwargs)
+
+    return keeps_input(checked)
+
+
 @bp.context_processor
 def _admin_globals():
     return {"role_labels": ROLE_LABELS, "visibility_labels": VISIBILITY_LABELS,
@@ -190,6 +220,7 @@ def strategy_list():
 
 
 @bp.route("/strategien/neu", methods=["GET", "POST"])
+@form_view
 def strategy_create():
     form = StrategyForm()
     if form.validate_on_submit():
@@ -202,6 +233,7 @@ def strategy_create():
 
 
 @bp.route("/strategien/<id:strategy_id>/bearbeiten", methods=["GET", "POST"])
+@form_view
 def strategy_edit(strategy_id: int):
     strategy = db.get_or_404(Strategy, strategy_id)
     form = StrategyForm(obj=strategy, strategy=strategy)
@@ -236,6 +268,7 @@ def field_list(strategy_id: int):
 
 
 @bp.route("/strategien/<id:strategy_id>/handlungsfelder/neu", methods=["GET", "POST"])
+@form_view
 def field_create(strategy_id: int):
     strategy = db.get_or_404(Strategy, strategy_id)
     form = FieldForm()
@@ -249,6 +282,7 @@ def field_create(strategy_id: int):
 
 
 @bp.route("/handlungsfelder/<id:field_id>/bearbeiten", methods=["GET", "POST"])
+@form_view
 def field_edit(field_id: int):
     field = db.get_or_404(Field, field_id)
     form = FieldForm(obj=field)
@@ -314,6 +348,7 @@ def organisation_list():
 
 
 @bp.route("/organisationen/neu", methods=["GET", "POST"])
+@form_view
 def organisation_create():
     form = OrganisationForm()
     if form.validate_on_submit():
@@ -325,6 +360,7 @@ def organisation_create():
 
 
 @bp.route("/organisationen/<id:organisation_id>/bearbeiten", methods=["GET", "POST"])
+@form_view
 def organisation_edit(organisation_id: int):
     organisation = db.get_or_404(Organisation, organisation_id)
     form = OrganisationForm(obj=organisation, organisation=organisation)
@@ -344,6 +380,7 @@ def person_list():
 
 
 @bp.route("/personen/neu", methods=["GET", "POST"])
+@form_view
 def person_create():
     form = PersonForm()
     if form.validate_on_submit():
@@ -362,6 +399,7 @@ def _live_person_or_404(person_id: int) -> Person:
 
 
 @bp.route("/personen/<id:person_id>/bearbeiten", methods=["GET", "POST"])
+@form_view
 def person_edit(person_id: int):
     person = _live_person_or_404(person_id)
     form = PersonForm(obj=person)
@@ -412,6 +450,7 @@ def account_list():
 
 
 @bp.route("/konten/neu", methods=["GET", "POST"])
+@form_view
 def account_create():
     form = AccountForm()
     if form.validate_on_submit():
@@ -431,6 +470,7 @@ def _account_page(account: User, form=None, access=None):
 
 
 @bp.route("/konten/<id:account_id>", methods=["GET", "POST"])
+@form_view
 def account_edit(account_id: int):
     account = db.get_or_404(User, account_id)
     form = AccountForm(obj=account, account=account, may_change_admin=can_lock_out(current_user, account))
@@ -443,6 +483,7 @@ def account_edit(account_id: int):
 
 
 @bp.route("/konten/<id:account_id>/rollen", methods=["POST"])
+@form_view
 def account_access(account_id: int):
     account = db.get_or_404(User, account_id)
     strategies = services.strategies()
@@ -514,6 +555,7 @@ def account_export(account_id: int):
 # --- settings ------------------------------------------------------------------------------------------
 
 @bp.route("/einstellungen", methods=["GET", "POST"])
+@form_view
 def settings():
     form = SettingsForm(data={"two_factor_required": two_factor_required_for_privileged()})
     if form.validate_on_submit():
