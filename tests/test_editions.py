@@ -340,3 +340,11 @@ def test_editions_and_comparisons_respect_the_blocks_a_reader_may_see(client, au
     auth.login("partner@demo.dortmund.example", "Demo-Zugang-2026")
     for address in pages:
         assert "Interne Finanzierungsnotiz" in client.get(address).get_data(as_text=True), address
+
+
+def test_an_edition_field_page_leads_to_its_neighbours_in_the_edition(client, demo, edition):
+    html = client.get(f"{BASE}/fassungen/{edition.id}/handlungsfelder/4").get_data(as_text=True)
+    assert f'rel="prev" href="{BASE}/fassungen/{edition.id}/handlungsfelder/3"' in html
+    assert f'rel="next" href="{BASE}/fassungen/{edition.id}/handlungsfelder/5"' in html
+    first = client.get(f"{BASE}/fassungen/{edition.id}/handlungsfelder/1").get_data(as_text=True)
+    assert 'rel="prev"' not in first

@@ -301,11 +301,13 @@ def edition_field(slug: str, edition_id: int, number: int):
     strategy, edition = _edition(slug, edition_id)
     blocks = visible_blocks(current_user, strategy)
     rows = _readable(edition.content, blocks).get("fields", [])
-    row = next((r for r in rows if r.get("number") == number), None)
-    if row is None:
+    index = next((i for i, r in enumerate(rows) if r.get("number") == number), None)
+    if index is None:
         abort(404)
+    row = rows[index]
     return render_template(
         "review/edition_field.html", strategy=strategy, edition=edition, row=row,
+        previous=rows[index - 1] if index > 0 else None, following=rows[index + 1] if index + 1 < len(rows) else None,
         framework=visible_framework(blocks),
         serving_steps=steps_serving_in(rows, number),
         # Overdue as of the day the edition was made, so the frozen page never changes with the calendar.
