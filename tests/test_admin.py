@@ -734,6 +734,23 @@ def test_audit_log_is_newest_first_paginated_and_filterable(client, auth, world)
     assert "Dieser Filter ist ungültig" in invalid.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("url", ["/verwaltung/protokoll", "/verwaltung/personen", "/verwaltung/strategien"])
+def test_admin_lists_cost_the_same_queries_for_more_rows(client, auth, world, make, count_queries, url):
+    auth.login(world.admin)
+    client.get(url)
+    with count_queries() as few:
+        client.get(url)
+    for _ in range(4):
+        account = make.user(name="Noch jemand")
+        auth.login(account)
+        make.person(organisation=make.organisation(), user=account)
+        make.strategy(fields=2)
+    auth.login(world.admin)
+    with count_queries() as many:
+        assert client.get(url).status_code == 200
+    assert many.n == few.n
+
+
 # --- settings, locks, hostile names --------------------------------------------------------------------
 
 def test_admin_makes_two_factor_login_mandatory_for_privileged_accounts(client, auth, world):
