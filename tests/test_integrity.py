@@ -18,6 +18,7 @@ from strategy.models.triggers import APPEND_ONLY_TABLES
 from strategy.revisions import record_change
 from strategy.snapshots import field_snapshot
 from tests.support.forms import login, post_forms
+from tests.test_migrations import empty_database  # noqa: F401  (fixture: a database with no schema)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -282,3 +283,43 @@ def test_a_full_disk_gives_503_keeps_the_input_and_writes_nothing(app, backend, 
     assert db.session.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
     # With room again, the same form saves.
     assert client.post(url, data=data).status_code == 302
+
+
+def test_a_migrated_database_has_the_append_only_triggers(backend, request, tmp_path, monkeypatch):
+    """The migration must create the triggers too: production databases are built by `flask db upgrade`."""
+    from flask_migrate import downgrade, upgrade
+
+    from strategy import create_app
+    from tests.conftest import _test_config
+
+    monkeypatch.setenv("STRATEGY_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(_test_config(request.getfixturevalue("empty_database")))
+    with app.app_context():
+        upgrade()
+        with db.engine.begin() as conn:
+            conn.execute(sa.insert(AuditEvent.__table__).values(action="test", actor_label="", object_type="",
+                                                                object_id="", detail={}, ip_address=""))
+        refused = False
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DELETE FROM audit_event"))
+        except sa.exc.DBAPIError as error:
+            refused = "append-only" in str(error)
+        # An empty table fires no row trigger: revision is checked in the catalogue as well.
+        with db.engine.connect() as conn:
+            if backend == "sqlite":
+                names = set(conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+            else:
+                names = set(conn.execute(sa.text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
+        expected = {"revision_no_update", "revision_no_delete"} if backend == "sqlite" else \
+            {"revision_append_only", "revision_no_truncate"}
+        assert refused and expected <= names, (
+            "The initial migration lacks the append-only triggers. Add at the end of upgrade():\n"
+            "    from strategy.models.triggers import create_append_only_triggers\n"
+            "    create_append_only_triggers(op.get_bind())\n"
+            "and at the start of downgrade():\n"
+            "    from strategy.models.triggers import drop_append_only_triggers\n"
+            "    drop_append_only_triggers(op.get_bind())")
+        downgrade(revision="base")
+        db.session.remove()
+        db.engine.dispose()
