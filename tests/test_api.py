@@ -370,3 +370,13 @@ def test_every_answer_matches_the_openapi_description(app, world):
                 response = _isolated(case.call)
                 assert response.status_code == 200, (operation.path, response.text)
                 case.validate_response(response)
+
+
+def test_strategy_list_costs_a_bounded_number_of_queries(client, make, count_queries):
+    for n in range(6):
+        make.strategy(fields=1, owner=make.organisation())
+    with count_queries() as few:
+        client.get(f"{API}/strategies?limit=2")
+    with count_queries() as many:
+        client.get(f"{API}/strategies?limit=6")
+    assert few.n == many.n <= 3

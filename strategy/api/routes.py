@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from flask import Response, abort, current_app, g, request, url_for
 from flask_babel import force_locale
+from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import BadRequest, Forbidden
 
 from ..extensions import csrf, db
@@ -111,7 +112,8 @@ def _strategy_checks(strategy: Strategy, blocks) -> Validators:
 
 
 def _visible_strategies() -> list[Strategy]:
-    strategies = db.session.scalars(db.select(Strategy).order_by(Strategy.id)).all()
+    strategies = db.session.scalars(
+        db.select(Strategy).order_by(Strategy.id).options(selectinload(Strategy.owner))).all()
     return [s for s in strategies if can_view_strategy(_user(), s)]
 
 
