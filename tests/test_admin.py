@@ -253,6 +253,40 @@ def test_reordering_a_whole_cycle_never_breaks_the_unique_number(world):
                                            "Handlungsfeld 3": 4}
 
 
+def test_admins_moving_fields_at_the_same_time_keep_the_numbering_whole(app, world):
+    """Four admins (threads with their own connections) move four fields at once: every move lands, one after
+    the other, and the numbers stay 1…4 without a constraint error or a lost update."""
+    import threading
+
+    field_ids = [f.id for f in world.fields]
+    admin_id = world.admin.id
+    db.session.commit()
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(field_ids))
+
+    def move(field_id: int) -> None:
+        with app.app_context():
+            try:
+                barrier.wait(timeout=10)
+                services.move_field(db.session.get(User, admin_id), db.session.get(Field, field_id), 1)
+                db.session.commit()
+            except BaseException as error:  # reported below, in the test's own thread
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=move, args=(field_id,)) for field_id in field_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(_numbers(world.strategy.id).values()) == [1, 2, 3, 4]
+    # three of the four moves changed something (the last field cannot move down); each was logged
+    events = db.session.scalars(sa.select(AuditEvent).filter_by(action="field.reorder")).all()
+    assert 3 <= len(events) <= 4
+
+
 def test_a_stale_order_changes_nothing(world):
     with pytest.raises(services.StaleStructure):
         services.reorder_fields(world.admin, world.strategy, [f.id for f in world.fields[:3]])

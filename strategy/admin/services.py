@@ -79,8 +79,17 @@ def _apply(obj: Any, values: dict[str, Any], *, prose: tuple[str, ...] = ()) -> 
 
 
 def _lock_structure(strategy: Strategy) -> None:
-    """Serialise structure changes of one strategy (numbering) between admins; SQLite's write lock does it there."""
-    db.session.execute(sa.select(Strategy.id).where(Strategy.id == strategy.id).with_for_update())
+    """Serialise structure changes (numbering) of one strategy between admins and processes.
+
+    A write that changes nothing, as the transaction's first statement: PostgreSQL locks the strategy's row
+    until commit; SQLite takes its write lock at once (waiting up to the busy timeout), so what is read after
+    it is current and no other writer can slip in between reading the numbers and writing them.
+    """
+    db.session.execute(
+        sa.update(Strategy).where(Strategy.id == strategy.id)
+        .values(settings_changed_at=Strategy.settings_changed_at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 @contextmanager
