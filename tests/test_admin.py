@@ -501,9 +501,10 @@ def test_deleting_a_person_keeps_history_readable_with_a_placeholder(client, aut
     assert event.actor_id == world.admin.id and "Erika" not in json.dumps(event.detail)
 
 
-def test_gdpr_export_holds_everything_about_the_person_and_their_account(client, auth, world, named_person):
-    auth.login(named_person.account)  # an audit event of her own
-    auth.logout()
+def test_gdpr_export_holds_everything_about_the_person_and_their_account(app, client, auth, world, named_person):
+    her_browser = app.test_client()  # her own login: an audit event and a session of hers
+    assert her_browser.post("/anmelden", data={"email": named_person.account.email,
+                                               "password": "korrekt-pferd-batterie"}).status_code == 302
     auth.login(world.admin)
     response = client.post(f"/verwaltung/personen/{named_person.person.id}/auskunft")
     assert response.status_code == 200
@@ -524,7 +525,8 @@ def test_gdpr_export_holds_everything_about_the_person_and_their_account(client,
     assert account["roles"] == [{"strategy": world.strategy.slug, "role": "coordinator"}]
     assert account["coordinates_fields"][0]["number"] == 1
     assert "login" in {event["action"] for event in account["audit_events"]}
-    assert account["password_set"] is True
+    assert account["password_set"] is True and account["two_factor_enabled"] is False
+    assert account["sessions"] and account["sessions"][0]["ip_address"] == "127.0.0.1"
     text = json.dumps(data)
     assert "argon2" not in text and "password_hash" not in text
     assert _last_event("person.export").object_id == str(named_person.person.id)

@@ -33,8 +33,10 @@ from ..models import (
     Revision,
     RevisionKind,
     Role,
+    SetPasswordToken,
     Strategy,
     User,
+    UserSession,
     Visibility,
     WorkingGroup,
     WorkingGroupMember,
@@ -590,6 +592,9 @@ def _account_data(account: User) -> dict[str, Any]:
     comments = db.session.scalars(
         sa.select(ReviewComment).filter_by(author_id=account.id).order_by(ReviewComment.created_at))
     tokens = db.session.scalars(sa.select(ApiToken).filter_by(user_id=account.id).order_by(ApiToken.created_at))
+    sessions = db.session.scalars(sa.select(UserSession).filter_by(user_id=account.id).order_by(UserSession.created_at))
+    links = db.session.scalars(
+        sa.select(SetPasswordToken).filter_by(user_id=account.id).order_by(SetPasswordToken.created_at))
     events = db.session.scalars(
         sa.select(AuditEvent).where(sa.or_(
             AuditEvent.actor_id == account.id,
@@ -604,6 +609,8 @@ def _account_data(account: User) -> dict[str, Any]:
         "created_at": _plain(account.created_at),
         "last_login_at": _plain(account.last_login_at),
         "password_set": account.password_hash is not None,  # never the hash itself
+        "password_changed_at": _plain(account.password_changed_at),
+        "two_factor_enabled": account.totp_secret is not None,  # never the secret
         "failed_login_count": account.failed_login_count,
         "locked_until": _plain(account.locked_until),
         "roles": [{"strategy": m.strategy.slug, "role": m.role.value} for m in account.memberships],
@@ -617,6 +624,12 @@ def _account_data(account: User) -> dict[str, Any]:
         "api_tokens": [
             {"name": t.name, "prefix": t.prefix, "created_at": _plain(t.created_at),
              "last_used_at": _plain(t.last_used_at), "revoked_at": _plain(t.revoked_at)} for t in tokens],
+        "sessions": [
+            {"created_at": _plain(x.created_at), "last_seen_at": _plain(x.last_seen_at), "ip_address": x.ip_address,
+             "user_agent": x.user_agent} for x in sessions],
+        "set_password_links": [
+            {"created_at": _plain(x.created_at), "expires_at": _plain(x.expires_at), "used_at": _plain(x.used_at),
+             "superseded_at": _plain(x.superseded_at)} for x in links],
         "audit_events": [
             {"occurred_at": _plain(e.occurred_at), "action": e.action, "object_type": e.object_type,
              "object_id": e.object_id, "detail": e.detail, "ip_address": e.ip_address} for e in events],
