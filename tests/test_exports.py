@@ -32,6 +32,12 @@ from strategy.models import (
 DEMO = "/strategien/dortmund-neuzuwanderung"
 
 
+@pytest.fixture
+def app_config() -> dict:
+    # The test machine is shared and busy; the production limit (two minutes) is not what these tests check.
+    return {"PDF_RENDER_TIMEOUT": 900}
+
+
 # --- helpers -------------------------------------------------------------------------------------
 
 def reader(response) -> PdfReader:

@@ -8,6 +8,7 @@ ExportCache table, so an unchanged export is served from the database on every h
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date, datetime
@@ -52,14 +53,16 @@ class Export:
 class Document:
     """A document to render: how to make its HTML, its cache identity and its file name.
 
-    The cache key is the hash of the HTML (and stylesheet) unless given: an edition's key names the
-    edition itself, so its PDF is found without even building the HTML again."""
+    The cache key is a hash of everything the HTML is made from (`inputs`: the content, language, paper,
+    visible blocks, labels) and of the rendering code itself, so a cached PDF is found without building
+    the HTML again; an edition's key names the edition itself (`given_key`)."""
 
     kind: str
     strategy_id: int
     subject: str
     filename: str
     build: Callable[[], str]
+    inputs: Any = None
     given_key: str = ""
     _html: str | None = dc_field(default=None, repr=False)
 
@@ -73,13 +76,30 @@ class Document:
     def content_key(self) -> str:
         if self.given_key:
             return self.given_key
-        return hashlib.sha256(self.html.encode() + _stylesheet()).hexdigest()
+        digest = hashlib.sha256(_code_fingerprint().encode())
+        digest.update(json.dumps([self.kind, str(get_locale()), self.inputs], sort_keys=True, default=str).encode())
+        return digest.hexdigest()
 
 
 @lru_cache(maxsize=1)
 def _stylesheet_cached(path: str) -> bytes:
     with open(path, "rb") as handle:
         return handle.read()
+
+
+@lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    """A hash of the templates, stylesheet and code that turn content into a PDF: a deployment that changes
+    how documents look makes every cached PDF stale."""
+    package = PROJECT_ROOT / "strategy"
+    paths = sorted((PROJECT_ROOT / "templates" / "pdf").glob("*.html")) + sorted(
+        (PROJECT_ROOT / "static" / "css" / "pdf").glob("*.css")) + sorted((package / "exports").glob("*.py")) + [
+        package / name for name in ("markup.py", "templating.py", "charts.py", "framework.py", "comparison.py")]
+    digest = hashlib.sha256()
+    for path in paths:
+        if path.exists():
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _stylesheet() -> bytes:
@@ -141,8 +161,10 @@ def framework_document(user, strategy: Strategy, paper: str = "a3") -> Document:
     """The action framework as this reader may read it (live draft or approved state)."""
     content, drafts = readable_content(user, strategy)
     as_of = _as_of(strategy, drafts)
+    # Drafts and the approved state are cached side by side (the subject keeps one from evicting the other).
     return _framework_from_content(strategy, content, visible_blocks(user, strategy), paper, as_of,
-                                   _state_label(drafts, as_of), kind="framework")
+                                   _state_label(drafts, as_of), kind="framework",
+                                   subject="draft" if drafts else "approved")
 
 
 def edition_document(user, edition: Edition, paper: str = "a3") -> Document:
@@ -177,7 +199,8 @@ def _framework_from_content(strategy: Strategy, content: dict, blocks: frozenset
 
     stem = "Fassung" if kind == "edition" else "Handlungsrahmen"
     filename = f"{stem}-{strategy.slug}-{as_of:%Y-%m-%d}-{paper.upper()}.pdf"
-    return Document(f"{kind}-{paper}", strategy.id, subject, filename, build)
+    inputs = {"content": content, "blocks": sorted(blocks), "paper": paper, "as_of": as_of, "state": state_label}
+    return Document(f"{kind}-{paper}", strategy.id, subject, filename, build, inputs)
 
 
 def field_document(user, field: Field) -> Document:
@@ -209,26 +232,30 @@ def field_document(user, field: Field) -> Document:
         today=(changed_on or strategy.created_at).date(),
     )
     filename = f"Handlungsfeld-{field.number}-{strategy.slug}-{(changed_on or utcnow()):%Y-%m-%d}.pdf"
-    return Document("dossier", strategy.id, f"field-{field.number}", filename, build)
+    subject = f"field-{field.id}-{'draft' if drafts else 'approved'}"
+    inputs = {"row": row, "blocks": sorted(visible_blocks(user, strategy)), "drafts": drafts,
+              "changed": [changed_on, changed_by], "coordinators": coordinators, "head": strategy_header(strategy)}
+    return Document("dossier", strategy.id, subject, filename, build, inputs)
 
 
 def changes_document(user, edition: Edition) -> Document:
     """"Änderungen seit <edition>": today's approved state against the edition, word by word."""
     strategy = edition.strategy
     after = current_approved_content(strategy)
-    comparison = compare_editions(edition.content, after)
     as_of = _as_of(strategy, drafts=False)
     build = lambda: render_template(  # noqa: E731
         "pdf/changes.html",
         **_common(strategy_header(strategy), visible_blocks(user, strategy), as_of),
         edition=edition,
-        comparison=comparison,
+        comparison=compare_editions(edition.content, after),
         framework_phases=FRAMEWORK,
         missing=after.get("fields_without_approval", []),
         state_label=_("Freigegebener Stand – %(date)s", date=_format_date(as_of)),
     )
     filename = f"Aenderungen-seit-Fassung-{edition.id}-{strategy.slug}-{as_of:%Y-%m-%d}.pdf"
-    return Document("changes", strategy.id, f"edition-{edition.id}", filename, build)
+    inputs = {"edition": edition.id, "after": after, "blocks": sorted(visible_blocks(user, strategy)),
+              "as_of": as_of}
+    return Document("changes", strategy.id, f"edition-{edition.id}", filename, build, inputs)
 
 
 def _format_date(value: date | datetime) -> str:
@@ -275,7 +302,7 @@ def export(document: Document) -> Export:
 
 
 def _store(document: Document, result: pdf.RenderResult) -> None:
-    keep_versions = current_app.config.get("PDF_CACHE_VERSIONS", 3)
+    keep_versions = current_app.config.get("PDF_CACHE_VERSIONS", 4)
     entry = ExportCache(kind=document.kind, strategy_id=document.strategy_id, subject=document.subject,
                         content_key=document.content_key, pdf=result.pdf, page_count=result.page_count,
                         render_seconds=round(result.seconds, 3))
