@@ -416,6 +416,26 @@ def test_columns_changed_by_only_one_side_are_merged_without_a_conflict(app, aut
     assert revisions(field)[-1].changed_columns == ["phase", "gaps"]
 
 
+def test_both_changing_the_responsible_differently_is_a_conflict_shown_as_lists(app, auth, world):
+    strategy, field = world["strategy"], world["own"]
+    first, second = app.test_client(), app.test_client()
+    type(auth)(first).login(world["users"]["coordinator"])
+    type(auth)(second).login(world["users"]["admin"])
+    form_a, form_b = open_form(first, strategy, 1), open_form(second, strategy, 1)
+    form_a["responsible-0-organisation"] = "Jobcenter Dortmund"
+    assert first.post(field_url(strategy, 1, "/bearbeiten"), data=form_a).status_code == 302
+    form_b["responsible-0-organisation"] = "Agentur für Arbeit Dortmund"
+
+    response = second.post(field_url(strategy, 1, "/bearbeiten"), data=form_b)
+
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert 'id="conflict-responsible"' in html
+    assert "Jobcenter Dortmund (FF)" in html  # the stored list, as text
+    assert form_values(html)["responsible-0-organisation"] == "Agentur für Arbeit Dortmund"
+    assert field_snapshot(load_field_row(field.id))["responsible"] == [{"label": "Jobcenter Dortmund", "role": "lead"}]
+
+
 def test_the_compare_and_swap_refuses_a_stale_version(world):
     from strategy.fields.editing import _compare_and_swap
 

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import FieldList, FormField
 
-from ..extensions import csrf, db
+from ..extensions import db
 from ..framework import FRAMEWORK
 from ..permissions import (
     can_edit_field,
@@ -172,8 +172,7 @@ def _render_edit(strategy, field, form, *, status: int = 200, conflict=None, foc
 
 
 @bp.route("/<slug>/handlungsfelder/<id:number>/bearbeiten", methods=["GET", "POST"])
-@keeps_input  # a full disk or a failed revision gives the form back with the typed text (security.py)
-@csrf.exempt  # the form checks its token itself, so that an expired token keeps the typed text (see below)
+@keeps_input  # an expired CSRF token or a full disk gives the form back with the typed text (security.py)
 def edit_field(slug: str, number: int):
     strategy, field = _editable_field(slug, number)
     require(can_edit_field(current_user, field))
@@ -189,15 +188,9 @@ def edit_field(slug: str, number: int):
         return _render_edit(strategy, field, form, focus=focus)
 
     base = load_base(form.base.data)
+    # In re-display mode (security.keeps_input: e.g. an expired CSRF token) validate() answers False, so the
+    # form comes back with what was typed and a fresh token, and nothing is saved.
     valid = form.validate()
-    token = getattr(form, "csrf_token", None)  # absent when CSRF is switched off (tests)
-    if token is not None and token.errors:
-        # An expired or missing token (a long writing session, a second tab): nothing is saved, nothing typed
-        # is lost, and the re-rendered form carries a fresh token.
-        token.errors = []
-        return _render_edit(strategy, field, form, status=400, notice=_(
-            "Das Formular war zu lange geöffnet oder unvollständig, darum wurde nichts gespeichert. Ihre "
-            "Eingaben sind erhalten – bitte prüfen Sie sie und speichern Sie erneut."))
     if base is None or not (form.version.data or "").isdigit():
         return _render_edit(strategy, field, form, status=400, notice=_(
             "Das Formular ist unvollständig, darum wurde nichts gespeichert. Bitte öffnen Sie die Seite "
