@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, g, make_response, render_template, request
+from flask import Flask, Response, current_app, g, make_response, render_template, request, session
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -39,8 +39,14 @@ def register(app: Flask) -> None:
 def _csrf_error(error: CSRFError):
     log.info("CSRF check failed: %s", error.description)
     if may_redisplay():
-        return redisplay_form(_("Das Formular war zu lange geöffnet, daher wurde noch nichts gespeichert. "
-                                "Ihre Eingaben sind erhalten: Bitte prüfen Sie sie und speichern Sie erneut."), 400)
+        try:
+            return redisplay_form(_("Das Formular war zu lange geöffnet, daher wurde noch nichts gespeichert. "
+                                    "Ihre Eingaben sind erhalten: Bitte prüfen Sie sie und speichern Sie erneut."),
+                                  400)
+        except Exception as error:  # the view refused (404, 403) or failed: the plain answer below
+            log.info("no re-display after the CSRF failure: %s", type(error).__name__)
+            _rollback_quietly()
+            _drop_flashes()
     return error_response(400, _("Das Formular war zu lange geöffnet oder die Sitzung ist abgelaufen. "
                                  "Bitte laden Sie die Seite neu und versuchen Sie es noch einmal."))
 
@@ -71,6 +77,7 @@ def _database_error(error: sa.exc.DBAPIError):
         except Exception:
             log.exception("re-display after a database error failed")
             _rollback_quietly()
+            _drop_flashes()
     _forget_user()
     return error_response(503, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
@@ -88,6 +95,7 @@ def _unexpected(error: Exception):
         except Exception:
             log.exception("re-display after an internal error failed")
             _rollback_quietly()
+            _drop_flashes()
     return error_response(500)
 
 
@@ -167,6 +175,11 @@ def _passed_on_headers(error: HTTPException) -> dict:
     if isinstance(error, ServiceUnavailable) and "Retry-After" not in headers:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return headers
+
+
+def _drop_flashes() -> None:
+    """The re-display's message must not show up on the next page instead."""
+    session.pop("_flashes", None)
 
 
 def _forget_user() -> None:

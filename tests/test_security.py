@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import abort
+from werkzeug.datastructures import MultiDict
 
 from strategy import create_app
 from strategy.extensions import db
@@ -451,10 +452,44 @@ def test_an_expired_csrf_token_gives_the_edit_form_back_with_the_text_kept(app, 
     assert db.session.get(Field, field.id).vision == typed
 
 
+@pytest.mark.parametrize("app_config", [{**CSRF_ON, "WTF_CSRF_TIME_LIMIT": 1}])
+def test_an_expired_csrf_token_gives_any_keeps_input_form_back_with_the_text_kept(app, client, make):
+    """The generic way (@keeps_input): adding a next step on the field page after the token expired."""
+    from strategy.models import NextStep, Visibility
+
+    strategy = make.strategy(visibility=Visibility.INTERNAL)
+    field = make.field(strategy, 1)
+    login(client, make.user(role=Role.COORDINATOR, strategy=strategy, fields=(field,)))
+    page_url = f"/strategien/{strategy.slug}/handlungsfelder/1"
+    action = page_url + "/schritte"
+    form = next(f for f in post_forms(client.get(page_url).get_data(as_text=True))
+                if f["action"].split("#")[0] == action)
+    data = dict(form["data"])
+    description = next(name for name in data if name.endswith("description"))
+    data[description] = "Fachtag mit allen Trägern vorbereiten – lange überlegt"
+    time.sleep(2.1)
+
+    response = client.post(action, data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Das Formular war zu lange geöffnet" in html
+    assert "Fachtag mit allen Trägern vorbereiten – lange überlegt" in html
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(NextStep)) == 0
+
+    again = dict(next(f for f in post_forms(html) if f["action"].split("#")[0] == action)["data"])
+    assert again[description] == data[description]
+    assert client.post(action, data=again).status_code in (302, 303)
+    assert db.session.scalar(sa.select(NextStep.description)) == data[description]
+
+
 # --- mass assignment -------------------------------------------------------------------------------
 
 def test_forms_change_only_the_fields_they_declare(app, client, demo, make):
-    """Every form page posted back as a browser would, plus fields it does not declare: none of those land."""
+    """Every form posted back as a browser would, plus fields it does not declare: none of those land.
+
+    Forms come from their own page (GET and POST on one URL) or from the pages that embed them (the field
+    page carries the forms for steps, financing, indicators, review and comments).
+    """
     admin = make.user(admin=True, name="Admin Formulare")
     other_org = make.organisation(name="Fremde Organisation")
     other_strategy = make.strategy(title="Fremde Strategie", fields=1)
@@ -473,7 +508,8 @@ def test_forms_change_only_the_fields_they_declare(app, client, demo, make):
         fields = db.session.scalars(sa.select(Field)).all()
         return {
             "admins": sorted(u.id for u in db.session.scalars(sa.select(User).filter_by(is_admin=True))),
-            "approved": sorted((f.id, f.review_state.value, f.approved_by_id) for f in fields),
+            "approved": {f.id for f in fields if f.review_state.value == "approved"},
+            "approved_by_other": [f.id for f in fields if f.approved_by_id == other_user.id],
             "other_strategy_fields": sorted(f.id for f in fields if f.strategy_id == other_strategy.id),
             "owners": sorted((s.id, s.owner_organisation_id) for s in db.session.scalars(sa.select(Strategy))),
             "by_other_user": db.session.scalar(sa.select(sa.func.count()).select_from(Revision)
@@ -481,7 +517,7 @@ def test_forms_change_only_the_fields_they_declare(app, client, demo, make):
             "updated_by_other": [f.id for f in fields if f.updated_by_id == other_user.id],
         }
 
-    def injected_version_anywhere() -> list[str]:
+    def injected_values_anywhere() -> list[str]:
         hits = []
         for table in db.metadata.sorted_tables:
             for column in ("version", "id"):
@@ -492,25 +528,34 @@ def test_forms_change_only_the_fields_they_declare(app, client, demo, make):
                         hits.append(f"{table.name}.{column}")
         return hits
 
+    def path_of(action: str) -> str:
+        return action.split("#")[0]
+
     login(client, admin)
-    tried = 0
+    embedded: dict[str, dict] = {}
+    for page in (f"/strategien/{demo.slug}/handlungsfelder/4", f"/strategien/{demo.slug}/"):
+        for form in post_forms(client.get(page).get_data(as_text=True)):
+            embedded.setdefault(path_of(form["action"]), form)
+    tried = []
     for rule in _post_rules(app):
-        if "GET" not in rule.methods or rule.endpoint in ("auth.logout", "core.set_language") \
-                or rule.rule.startswith("/api/"):
+        if rule.endpoint in ("auth.logout", "core.set_language") or rule.rule.startswith("/api/"):
             continue
         values = {name: _value_for(name, demo) for name in rule.arguments}
         with app.test_request_context():
             url = app.url_for(rule.endpoint, **values)
-        page = client.get(url)
-        if page.status_code != 200:
-            continue
-        forms = [f for f in post_forms(page.get_data(as_text=True)) if f["action"] in ("", url)]
+        forms = []
+        if "GET" in rule.methods:
+            page = client.get(url)
+            if page.status_code == 200:
+                forms = [f for f in post_forms(page.get_data(as_text=True)) if path_of(f["action"]) in ("", url)]
+        if not forms and url in embedded:
+            forms = [embedded[url]]
         if not forms:
             continue
-        declared = {name.split("-")[0] for name, _ in forms[0]["data"]}
+        declared = {name.split("-")[-1] for name in forms[0]["names"]}
         data = list(forms[0]["data"]) + [(k, str(v)) for k, v in extras.items() if k not in declared]
         before = facts()
-        response = client.post(url, data=data)
+        response = client.post(url, data=MultiDict(data))
         assert response.status_code < 500, f"{rule.endpoint}: {response.status_code}"
         after = facts()
         for key in before:
@@ -518,10 +563,17 @@ def test_forms_change_only_the_fields_they_declare(app, client, demo, make):
                 continue
             if key == "owners" and declared & {"owner_organisation_id", "owner_id", "owner"}:
                 continue
+            if key == "approved":
+                if rule.endpoint != "review.approve_field":  # approving is that route's declared purpose
+                    assert after[key] <= before[key], f"{rule.endpoint} approved a field"
+                continue
             assert after[key] == before[key], f"{rule.endpoint} changed {key}"
-        assert injected_version_anywhere() == [], rule.endpoint
-        tried += 1
-    assert tried >= 3  # at least the field editor and some admin forms were walked
+        assert injected_values_anywhere() == [], rule.endpoint
+        tried.append(rule.endpoint)
+    # The field editor, embedded record forms and admin forms were all walked.
+    assert "fields.edit_field" in tried
+    assert "records.add_step" in tried
+    assert any(endpoint.startswith("admin.") for endpoint in tried)
 
 
 # --- logs ------------------------------------------------------------------------------------------

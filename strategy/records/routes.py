@@ -33,6 +33,7 @@ from ..permissions import (
     public,
     require,
 )
+from ..security import keeps_input
 from . import bp
 from .editor import (
     Conflict,
@@ -144,6 +145,7 @@ def _step_form(field: Field, key: str) -> StepForm:
 
 
 @bp.route(f"{FIELD_URL}/schritte", methods=["POST"])
+@keeps_input
 def add_step(slug: str, number: int):
     field = _editable_field(slug, number)
     key = step_key(None)
@@ -155,6 +157,7 @@ def add_step(slug: str, number: int):
 
 
 @bp.route(f"{FIELD_URL}/schritte/<id:step_id>", methods=["POST"])
+@keeps_input
 def edit_step(slug: str, number: int, step_id: int):
     field = _editable_field(slug, number)
     step = db.session.get(NextStep, step_id)
@@ -235,6 +238,7 @@ def _financing_data(form: FinancingForm, field: Field) -> FinancingData:
 
 
 @bp.route(f"{FIELD_URL}/finanzierung", methods=["POST"])
+@keeps_input
 def add_financing(slug: str, number: int):
     field = _editable_field(slug, number)
     key = financing_key(None)
@@ -246,6 +250,7 @@ def add_financing(slug: str, number: int):
 
 
 @bp.route(f"{FIELD_URL}/finanzierung/<id:item_id>", methods=["POST"])
+@keeps_input
 def edit_financing(slug: str, number: int, item_id: int):
     field = _editable_field(slug, number)
     item = db.session.get(FinancingItem, item_id)
@@ -293,6 +298,7 @@ def _indicator_data(form: IndicatorForm) -> IndicatorData:
 
 
 @bp.route(f"{FIELD_URL}/kennzahlen", methods=["POST"])
+@keeps_input
 def add_indicator(slug: str, number: int):
     field = _editable_field(slug, number)
     key = indicator_key(None)
@@ -304,6 +310,7 @@ def add_indicator(slug: str, number: int):
 
 
 @bp.route(f"{FIELD_URL}/kennzahlen/<id:indicator_id>", methods=["POST"])
+@keeps_input
 def edit_indicator(slug: str, number: int, indicator_id: int):
     field = _editable_field(slug, number)
     indicator = db.session.get(Indicator, indicator_id)
@@ -349,6 +356,7 @@ def remove_indicator(slug: str, number: int, indicator_id: int):
 
 
 @bp.route(f"{FIELD_URL}/kennzahlen/<id:indicator_id>/werte", methods=["POST"])
+@keeps_input
 def add_value(slug: str, number: int, indicator_id: int):
     field = _editable_field(slug, number)
     indicator = _record(Indicator, indicator_id, field)

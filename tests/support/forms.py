@@ -21,11 +21,16 @@ class FormParser(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
-            self._form = {"action": a.get("action") or "", "method": (a.get("method") or "get").lower(), "data": []}
+            self._form = {"action": a.get("action") or "", "method": (a.get("method") or "get").lower(), "data": [],
+                          "names": set()}
             self.forms.append(self._form)
         elif self._form is None:
             return
-        elif tag == "input" and a.get("name"):
+        elif tag in ("input", "textarea", "select", "button") and a.get("name"):
+            self._form["names"].add(a["name"])
+        if self._form is None:
+            return
+        if tag == "input" and a.get("name"):
             kind = (a.get("type") or "text").lower()
             if kind in ("submit", "button", "image", "file", "reset"):
                 return
