@@ -325,6 +325,25 @@ def test_working_groups_and_responsible_are_edited_with_known_and_new_names(clie
     assert field_snapshot(load_field_row(world["own"].id))["working_groups"] == []
 
 
+def test_rows_that_stay_keep_their_links_even_to_an_erased_person(client, auth, world, make):
+    from strategy.models import Responsibility
+
+    erased = make.person("Gelöschte Person", is_deleted=True)
+    world["own"].responsibilities.append(Responsibility(person=erased, position=0))
+    db.session.commit()
+    auth.login(world["users"]["coordinator"])
+    data = open_form(client, world["strategy"], 1)
+    assert data["responsible-0-person"] == "Gelöschte Person"
+    data.update({"responsible-1-organisation": "Neue Organisation", "responsible-1-role": "member"})
+
+    assert client.post(field_url(world["strategy"], 1, "/bearbeiten"), data=data).status_code == 302
+
+    people = db.session.scalars(db.select(Person).filter_by(name="Gelöschte Person")).all()
+    assert [p.id for p in people] == [erased.id]
+    links = load_field_row(world["own"].id).responsibilities
+    assert [r.person_id for r in links] == [erased.id, None]
+
+
 def test_a_new_organisation_is_created_from_a_typed_name(client, auth, world):
     auth.login(world["users"]["coordinator"])
     data = open_form(client, world["strategy"], 1)

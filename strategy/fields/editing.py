@@ -228,6 +228,20 @@ def _scalar_values(state: State) -> dict[str, Any]:
     return values
 
 
+def _linked(rows) -> dict[tuple[str, str], tuple[Person | None, Organisation | None]]:
+    """The people and organisations rows link to now, by the names the form shows for them."""
+    return {(r.person.name if r.person else "", r.organisation.label if r.organisation else ""):
+            (r.person, r.organisation) for r in rows}
+
+
+def _parties(wanted: list[Party], linked: dict, directory: Directory):
+    """(person, organisation, role) for each wanted row; a row that stays keeps its links (even to someone
+    erased, whose placeholder name must not turn into a new person), others are looked up or created."""
+    for party in wanted:
+        person, org = linked.get((party["person"], party["organisation"])) or directory.resolve(party)
+        yield person, org, ResponsibilityRole(party["role"])
+
+
 def _apply_lists(field: Field, state: State, current: State, directory: Directory) -> None:
     if state["working_groups"] != current["working_groups"]:
         groups = list(field.working_groups)
@@ -240,20 +254,19 @@ def _apply_lists(field: Field, state: State, current: State, directory: Director
                 field.working_groups.append(group)
             current_members = [_party(m.person, m.organisation, m.role) for m in group.members] if group.id else []
             if wanted["members"] != current_members:
+                linked = _linked(group.members)
                 group.members.clear()
-                for party in wanted["members"]:
-                    person, org = directory.resolve(party)
-                    group.members.append(WorkingGroupMember(person=person, organisation=org,
-                                                            role=ResponsibilityRole(party["role"])))
+                for person, org, role in _parties(wanted["members"], linked, directory):
+                    group.members.append(WorkingGroupMember(person=person, organisation=org, role=role))
         for group in groups[len(state["working_groups"]):]:
             field.working_groups.remove(group)
     if state["responsible"] != current["responsible"]:
+        linked = _linked(field.responsibilities)
         field.responsibilities.clear()
         db.session.flush()
-        for position, party in enumerate(state["responsible"]):
-            person, org = directory.resolve(party)
-            field.responsibilities.append(Responsibility(person=person, organisation=org, position=position,
-                                                         role=ResponsibilityRole(party["role"])))
+        for position, (person, org, role) in enumerate(_parties(state["responsible"], linked, directory)):
+            field.responsibilities.append(Responsibility(person=person, organisation=org, role=role,
+                                                         position=position))
 
 
 def save_row(field_id: int, user: User, mine: State, base: State, directory: Directory) -> SaveResult:
