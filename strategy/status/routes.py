@@ -96,7 +96,7 @@ def status_page(slug: str):
             strategy=strategy,
             fields=fields,
             statuses={field.id: plain_status(field.row) for field in fields},
-            status_labels=STATUS_LABELS,
+            status_labels={key: str(label) for key, label in STATUS_LABELS.items()},
             due=steps_due(fields, today, due_months),
             due_months=due_months,
             overdue=steps_overdue(fields, today),

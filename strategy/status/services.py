@@ -6,6 +6,7 @@ only on the blocks the reader may see (permissions.visible_blocks).
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable
@@ -201,14 +202,20 @@ def _approval_aggregates():
             db.func.coalesce(db.func.sum(Field.id), 0))
 
 
-def strategy_with_aggregates(slug: str) -> tuple[Strategy | None, tuple]:
-    """The strategy and its approval aggregates in one query (a revalidation then costs one round trip)."""
-    row = db.session.execute(
+@lru_cache(maxsize=1)
+def _strategy_with_aggregates_query():
+    # Built once: constructing the statement costs more than running it on a revalidation.
+    return (
         db.select(Strategy, *_approval_aggregates())
         .outerjoin(Field, db.and_(Field.strategy_id == Strategy.id, Field.is_archived.is_(False)))
-        .where(Strategy.slug == slug)
+        .where(Strategy.slug == db.bindparam("slug"))
         .group_by(Strategy.id)
-    ).first()
+    )
+
+
+def strategy_with_aggregates(slug: str) -> tuple[Strategy | None, tuple]:
+    """The strategy and its approval aggregates in one query (a revalidation then costs one round trip)."""
+    row = db.session.execute(_strategy_with_aggregates_query(), {"slug": slug}).first()
     return (None, ()) if row is None else (row[0], tuple(row[1:]))
 
 
