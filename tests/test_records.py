@@ -738,3 +738,11 @@ def test_linking_a_financing_item_to_a_step_is_recorded_in_history(client, auth,
     latest = revisions_of(world.f1)[-1]
     assert latest.kind == RevisionKind.FINANCING
     assert latest.content["financing_items"][0]["pays_for"] == ["Lotsenschulung"]
+
+
+def test_an_impossible_date_is_refused_in_german(client, auth, world):
+    auth.login(world.coordinator)
+    response = add_step(client, world, due_date="2026-02-31")
+    assert response.status_code == 422
+    assert "Bitte ein gültiges Datum angeben (TT.MM.JJJJ)." in html(response)
+    assert steps_of(world.f1) == []

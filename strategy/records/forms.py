@@ -81,6 +81,21 @@ def _format_number(value: Decimal) -> str:
     return text.replace(".", ",")
 
 
+class DayField(DateField):
+    """A date input (yyyy-mm-dd from the browser) whose parse error speaks German."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("format", "%Y-%m-%d")
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(_DATE_MESSAGE) from None
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -119,11 +134,11 @@ class StepForm(_VersionedForm):
     organisation_name = StringField(_l("Verantwortliche Organisation"), validators=[
         Length(max=200, message=_l("Höchstens 200 Zeichen."))],
         render_kw={"list": "known-organisations", "autocomplete": "off"})
-    due_date = DateField(_l("Fällig bis"), validators=[Optional()], format="%Y-%m-%d")
+    due_date = DayField(_l("Fällig bis"), validators=[Optional()])
     status = SelectField(_l("Status"), choices=_enum_choices(STEP_STATUS_LABELS), default=StepStatus.PLANNED.value)
     progress_note = StringField(_l("Stand der Umsetzung (kurz)"), validators=[
         Length(max=500, message=_l("Höchstens 500 Zeichen."))])
-    done_on = DateField(_l("Erledigt am"), validators=[Optional(), _not_in_future], format="%Y-%m-%d")
+    done_on = DayField(_l("Erledigt am"), validators=[Optional(), _not_in_future])
     also_serves = MultiCheckboxField(_l("Dient auch den Handlungsfeldern"), coerce=int, choices=[],
                                      validate_choice=True)
 
@@ -137,8 +152,8 @@ class FinancingForm(_VersionedForm):
     programme = StringField(_l("Programm / Projekt"), validators=[
         DataRequired(_l("Bitte nennen Sie Programm oder Projekt.")), Length(max=300, message=_l("Höchstens 300 Zeichen."))])
     amount = DecimalInput(_l("Betrag in Euro (optional)"))
-    start_date = DateField(_l("Beginn"), validators=[Optional()], format="%Y-%m-%d")
-    end_date = DateField(_l("Ende"), validators=[Optional()], format="%Y-%m-%d")
+    start_date = DayField(_l("Beginn"), validators=[Optional()])
+    end_date = DayField(_l("Ende"), validators=[Optional()])
     status = SelectField(_l("Status"), choices=_enum_choices(FUNDING_STATUS_LABELS), default=FundingStatus.OPEN.value)
     note = TextAreaField(_l("Anmerkung"), validators=[Length(max=1000, message=_l("Höchstens 1.000 Zeichen."))])
     has_follow_up = BooleanField(_l("Anschlussfinanzierung geklärt"))
@@ -170,7 +185,7 @@ class IndicatorForm(_VersionedForm):
                             default=Direction.HIGHER_IS_BETTER.value)
     baseline = DecimalInput(_l("Ausgangswert (optional)"))
     target = DecimalInput(_l("Zielwert (optional)"))
-    target_date = DateField(_l("Ziel bis (optional)"), validators=[Optional()], format="%Y-%m-%d")
+    target_date = DayField(_l("Ziel bis (optional)"), validators=[Optional()])
     is_key = BooleanField(_l("Schlüsselkennzahl dieses Handlungsfelds (in der Übersicht gezeigt)"))
 
     def validate_baseline(self, field):
@@ -185,8 +200,7 @@ class IndicatorForm(_VersionedForm):
 
 
 class IndicatorValueForm(FlaskForm):
-    observed_on = DateField(_l("Stand (Datum)"), validators=[DataRequired(_DATE_MESSAGE), _not_in_future],
-                            format="%Y-%m-%d")
+    observed_on = DayField(_l("Stand (Datum)"), validators=[DataRequired(_DATE_MESSAGE), _not_in_future])
     value = DecimalInput(_l("Wert"))
     source_note = StringField(_l("Quelle, Stand"), validators=[
         DataRequired(_l("Bitte nennen Sie die Quelle, z. B. „Jobcenter-Statistik, Stand 03/2026“.")),
