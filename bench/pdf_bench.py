@@ -232,7 +232,7 @@ def main() -> None:
                     doc = services.framework_document(user, strategy, **kwargs)
                 else:
                     doc = services.field_document(user, strategy.fields[0])
-                doc.html  # build inside the request context
+                _ = doc.html  # build inside the request context
                 return doc
 
         if args.cached_only:

@@ -391,7 +391,7 @@ def test_user_content_cannot_read_files_embed_attachments_or_reach_the_network(c
     db.session.commit()
     make.approve(field)
     auth.login(make.user(role=Role.STEERING, strategy=strategy))
-    for kind, url in urls(strategy, edition).items():
+    for url in urls(strategy, edition).values():
         document = reader(client.get(url))
         assert_no_outside_resources(document)
         assert "file:///etc/hostname" in pdf_text(document)  # shown as text, never loaded

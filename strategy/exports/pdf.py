@@ -19,7 +19,8 @@ import multiprocessing
 import os
 import threading
 import time
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 # Everything the document may load lives under this made-up origin (".invalid" never resolves).
@@ -125,8 +126,8 @@ def _worker_main(conn, memory_mb: int) -> None:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     try:
         render_in_this_process(_WARM_UP)  # fonts and pango loaded before the first real job
-    except Exception:
-        pass
+    except Exception:  # the first real job will report what is wrong
+        logging.getLogger(__name__).exception("renderer warm-up failed")
     while True:
         try:
             job = conn.recv()
