@@ -177,3 +177,40 @@ def test_steering_filters_the_open_steps_by_field_and_due_window(live_server, pa
     page.get_by_label("Fälligkeit").select_option("overdue")
     page.get_by_role("button", name="Filtern").click()
     expect(page.get_by_role("status")).to_contain_text("(gefiltert)")
+
+
+def test_two_coordinators_edit_the_same_step_and_the_second_sees_the_conflict(live_server, browser, page):
+    log_in(page, live_server.url, "hf11")
+    page.goto(live_server.url + field_path(11))
+    page.locator("#schritt-neu > summary").click()
+    page.locator("#schritt-neu-description").fill("Kooperationsvertrag mit Träger schließen")
+    page.locator("#schritt-neu").get_by_role("button", name="Schritt hinzufügen").click()
+    expect(page.locator(".flash--success")).to_have_text("Der Schritt wurde hinzugefügt.")
+
+    other = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 900})
+    second = other.new_page()
+    second.set_default_timeout(15_000)
+    try:
+        log_in(second, live_server.url, "hf11")
+        second.goto(live_server.url + field_path(11))
+        for tab in (page, second):
+            tab.locator("#schritte .record summary", has_text="Bearbeiten").click()
+
+        page.locator("#schritte .record").get_by_label("Stand der Umsetzung (kurz)").fill("Entwurf beim Träger")
+        page.locator("#schritte .record").get_by_role("button", name="Schritt speichern").click()
+        expect(page.locator(".flash--success")).to_have_text("Der Schritt wurde gespeichert.")
+
+        second.locator("#schritte .record").get_by_label("Stand der Umsetzung (kurz)").fill("Unterschrift fehlt")
+        second.locator("#schritte .record").get_by_role("button", name="Schritt speichern").click()
+        conflict = second.locator("#schritte .conflict")
+        expect(conflict).to_contain_text("Speicherkonflikt")
+        expect(conflict).to_contain_text("Entwurf beim Träger")
+        expect(second.locator("#schritte .record").get_by_label("Stand der Umsetzung (kurz)")).to_have_value(
+            "Unterschrift fehlt")
+        expect(conflict).to_be_focused()
+
+        second.locator("#schritte .record").get_by_role("button", name="Schritt speichern").click()
+        expect(second.locator(".flash--success")).to_have_text("Der Schritt wurde gespeichert.")
+        expect(second.locator("#schritte .record")).to_contain_text("Unterschrift fehlt")
+    finally:
+        other.close()
