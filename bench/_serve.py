@@ -208,7 +208,8 @@ def machine() -> str:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return f"{platform.node()} · {os.cpu_count()} cores · {cpu} · Python {platform.python_version()}"
+    load = " · load average %.1f (other work on the machine skews every figure)" % os.getloadavg()[0]
+    return f"{platform.node()} · {os.cpu_count()} cores · {cpu} · Python {platform.python_version()}{load}"
 
 
 def median(values):
