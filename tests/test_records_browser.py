@@ -214,3 +214,17 @@ def test_two_coordinators_edit_the_same_step_and_the_second_sees_the_conflict(li
         expect(second.locator("#schritte .record")).to_contain_text("Unterschrift fehlt")
     finally:
         other.close()
+
+
+def test_moving_a_step_keeps_the_keyboard_on_the_same_button(live_server, page):
+    log_in(page, live_server.url, "hf4")
+    page.goto(live_server.url + field_path(4))
+    first = page.locator("#schritte .record").first.locator(".record__title").inner_text()
+    page.locator("#schritte .record").first.get_by_role("button", name=re.compile("^Nach unten")).click()
+    expect(page.locator(".flash--success")).to_have_text("Die Reihenfolge wurde geändert.")
+    expect(page.locator("#schritte .record").nth(1).locator(".record__title")).to_have_text(first)
+    focused = page.locator("#schritte .record").nth(1).get_by_role("button", name=re.compile("^Nach unten"))
+    if focused.is_disabled():  # it became the last one: the entry itself holds the focus
+        expect(page.locator("#schritte .record").nth(1)).to_be_focused()
+    else:
+        expect(focused).to_be_focused()

@@ -27,11 +27,22 @@
     return replaced;
   }
 
-  function focusAfter(flash) {
+  function focusAfter(anchor, pressed) {
     var invalid = document.querySelector(REGION + ' [aria-invalid="true"]');
     if (invalid) { invalid.focus(); return; }
     var conflict = document.querySelector(REGION + " .conflict");
     if (conflict) { conflict.setAttribute("tabindex", "-1"); conflict.focus(); return; }
+    // A changed entry keeps the focus where the reader was (moved, closed, saved); a new one is announced.
+    var record = anchor && !/-neu$/.test(anchor) && document.getElementById(anchor);
+    if (record) {
+      // The same button again (e.g. "nach oben" to move further), else the entry itself.
+      var again = pressed && Array.prototype.find.call(record.querySelectorAll(".record__actions button"),
+        function (b) { return b.name === pressed.name && b.value === pressed.value && !b.disabled; });
+      if (again) { again.focus(); return; }
+      record.setAttribute("tabindex", "-1");
+      record.focus();
+      return;
+    }
     var message = document.querySelector("#main > .flashes");
     if (message) { message.setAttribute("tabindex", "-1"); message.focus({ preventScroll: true }); }
   }
@@ -41,6 +52,8 @@
     if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-records") || !window.fetch) { return; }
     event.preventDefault();
     var body = new FormData(form, event.submitter || undefined);
+    var anchor = form.getAttribute("action").split("#")[1] || "";
+    var pressed = event.submitter && event.submitter.name ? { name: event.submitter.name, value: event.submitter.value } : null;
     var buttons = form.querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
     form.setAttribute("aria-busy", "true");
@@ -56,7 +69,7 @@
         }
         replaceFlashes(doc);
         replaceRegions(doc);
-        focusAfter();
+        focusAfter(anchor, pressed);
       });
     }).catch(function () {
       // The network failed: fall back to an ordinary submission so nothing typed is lost.
