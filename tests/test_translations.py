@@ -1,0 +1,171 @@
+"""The English catalogue is complete, consistent with the code and compiled.
+
+Every test here fails as soon as a developer adds a UI string and does not run
+`./scripts/update-translations` and fill in the English text (or forgets to commit the .mo).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.frontend import CommandLineInterface
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUE_DIR = ROOT / "strategy" / "translations"
+PO_PATH = CATALOGUE_DIR / "en" / "LC_MESSAGES" / "messages.po"
+MO_PATH = CATALOGUE_DIR / "en" / "LC_MESSAGES" / "messages.mo"
+# The same keywords as scripts/update-translations passes to `pybabel extract` (the defaults _, gettext,
+# ngettext ... are always included).
+EXTRA_KEYWORDS = ("_l", "lazy_gettext")
+PLACEHOLDER = re.compile(r"%(?:\([A-Za-z_][A-Za-z0-9_]*\))?[-#0+]*\d*(?:\.\d+)?[sdifrx%]")
+
+
+def _load_po(path: Path = PO_PATH) -> Catalog:
+    with path.open("rb") as handle:
+        return read_po(handle)
+
+
+def _messages(catalog: Catalog) -> list:
+    return [message for message in catalog if message.id]
+
+
+def _strings(message) -> tuple[str, ...]:
+    return tuple(message.string) if isinstance(message.string, (list, tuple)) else (message.string,)
+
+
+def _ids(message) -> tuple[str, ...]:
+    return tuple(message.id) if isinstance(message.id, (list, tuple)) else (message.id,)
+
+
+def _placeholders(text: str) -> set[str]:
+    return {match for match in PLACEHOLDER.findall(text or "") if match != "%%"}
+
+
+def untranslated(catalog: Catalog) -> list[str]:
+    """The ids of messages with an empty translation (any plural form) or a fuzzy flag."""
+    return [_ids(message)[0] for message in _messages(catalog)
+            if message.fuzzy or not all(string.strip() for string in _strings(message))]
+
+
+def placeholder_mismatches(catalog: Catalog) -> list[tuple[str, str]]:
+    """(msgid, msgstr) pairs whose %(name)s / %d placeholders differ.
+
+    The singular form of a plural message may leave out the number ("last week" for "letzte Woche"), but it must not
+    introduce a placeholder the German text does not have.
+    """
+    problems = []
+    for message in _messages(catalog):
+        ids, strings = _ids(message), _strings(message)
+        wanted = set().union(*(_placeholders(text) for text in ids))
+        for index, string in enumerate(strings):
+            found = _placeholders(string)
+            singular_of_plural = len(ids) > 1 and index == 0
+            if found - wanted or (not singular_of_plural and found != wanted):
+                problems.append((ids[0], string))
+    return problems
+
+
+def extract_messages(tmp_path: Path) -> Catalog:
+    """Run `pybabel extract` over the code and templates exactly like scripts/update-translations."""
+    pot = tmp_path / "messages.pot"
+    argv = ["pybabel", "-q", "extract", "-F", str(ROOT / "babel.cfg"), "--no-location", "--sort-output",
+            "-o", str(pot)]
+    for keyword in EXTRA_KEYWORDS:
+        argv += ["-k", keyword]
+    argv.append(str(ROOT))
+    CommandLineInterface().run(argv)
+    return _load_po(pot)
+
+
+def missing_from(catalog: Catalog, extracted: Catalog) -> list[str]:
+    """The extracted message ids (plural forms included) that the catalogue lacks."""
+    known = {_ids(message) for message in _messages(catalog)}
+    return sorted(_ids(message)[0] for message in _messages(extracted) if _ids(message) not in known)
+
+
+# --- the real catalogue ---------------------------------------------------------------------------------------------
+
+def test_catalogue_is_not_empty_and_english():
+    catalog = _load_po()
+    assert str(catalog.locale) == "en"
+    assert len(_messages(catalog)) > 100
+
+
+def test_every_message_has_an_english_translation_and_none_is_fuzzy():
+    assert untranslated(_load_po()) == []
+
+
+def test_translations_keep_the_placeholders_of_the_german_text():
+    assert placeholder_mismatches(_load_po()) == []
+
+
+def test_plural_messages_have_both_english_forms():
+    catalog = _load_po()
+    assert catalog.num_plurals == 2
+    for message in _messages(catalog):
+        if message.pluralizable:
+            assert len(_strings(message)) == 2, message.id
+
+
+def test_compiled_catalogue_matches_the_po_file(tmp_path):
+    """The committed .mo is what `pybabel compile` makes of the committed .po."""
+    CommandLineInterface().run(["pybabel", "-q", "compile", "-d", str(CATALOGUE_DIR), "-D", "messages", "-l", "en",
+                                "-i", str(PO_PATH), "-o", str(tmp_path / "fresh.mo")])
+    with (tmp_path / "fresh.mo").open("rb") as handle:
+        fresh = {_ids(message): _strings(message) for message in _messages(read_mo(handle))}
+    with MO_PATH.open("rb") as handle:
+        committed = {_ids(message): _strings(message) for message in _messages(read_mo(handle))}
+    assert fresh, "compiling the .po produced no messages"
+    stale = sorted(str(key) for key in set(fresh) ^ set(committed)
+                   | {key for key in set(fresh) & set(committed) if fresh[key] != committed[key]})
+    assert stale == [], "run ./scripts/update-translations and commit messages.mo"
+
+
+def test_every_string_in_the_code_is_in_the_catalogue(tmp_path):
+    extracted = extract_messages(tmp_path)
+    assert len(_messages(extracted)) > 100
+    assert missing_from(_load_po(), extracted) == [], "run ./scripts/update-translations and translate the new strings"
+
+
+def test_the_english_ui_uses_the_catalogue(client):
+    """Choosing EN turns the login page English (the catalogue is found and loaded by Flask-Babel)."""
+    client.get("/sprache/en")
+    page = client.get("/anmelden").get_data(as_text=True)
+    assert 'lang="en"' in page
+    assert "Passwort" not in page
+    assert "Password" in page
+
+
+# --- the checks themselves catch what they are meant to catch ------------------------------------------------------
+
+def test_checks_report_a_new_untranslated_string_a_fuzzy_one_and_a_lost_placeholder():
+    catalog = _load_po()
+    catalog.add("Ein ganz neuer Satz.", "")
+    catalog.add("Neu übersetzt für %(name)s", "Newly translated", flags=["python-format"])
+    catalog.add(("%(num)d Ding", "%(num)d Dinge"), ("one thing", "%(num)d things"))
+    catalog.add("Unsicher", "Unsure", flags=["fuzzy"])
+    assert set(untranslated(catalog)) == {"Ein ganz neuer Satz.", "Unsicher"}
+    assert placeholder_mismatches(catalog) == [("Neu übersetzt für %(name)s", "Newly translated")]
+
+
+def test_missing_from_reports_an_extracted_string_the_catalogue_lacks():
+    catalog = _load_po()
+    extracted = Catalog(locale="en")
+    extracted.add(_messages(catalog)[0].id)
+    extracted.add("Gerade im Code hinzugefügt")
+    assert missing_from(catalog, extracted) == ["Gerade im Code hinzugefügt"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("%(num)d Felder", {"%(num)d"}),
+    ("%(name)s: %(value)s", {"%(name)s", "%(value)s"}),
+    ("100 % sicher", set()),
+    ("50 %% Anteil", set()),
+])
+def test_placeholders_are_recognised(text, expected):
+    assert _placeholders(text) == expected
