@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-25 16:38:58.683874
+Create Date: 2026-11-25 17:30:27.098209
 
 """
 from alembic import op
@@ -146,6 +146,7 @@ def upgrade():
     )
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_event_actor_id'), ['actor_id'], unique=False)
+        batch_op.create_index('ix_audit_event_object', ['object_type', 'object_id', 'occurred_at'], unique=False)
         batch_op.create_index('ix_audit_event_occurred', ['occurred_at'], unique=False)
 
     op.create_table('edition',
@@ -531,6 +532,7 @@ def downgrade():
     op.drop_table('edition')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_event_occurred')
+        batch_op.drop_index('ix_audit_event_object')
         batch_op.drop_index(batch_op.f('ix_audit_event_actor_id'))
 
     op.drop_table('audit_event')

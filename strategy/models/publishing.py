@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .accounts import User
 from .base import UTCDateTime, utcnow
+from .history import AuditEvent
 
 
 class ApiToken(db.Model):
@@ -29,3 +30,8 @@ class ApiToken(db.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+# "Was hat sich geändert?" (status.services.recent_changes) looks up the approvals of a strategy's fields in
+# the audit log by object; without this index that is a scan of the whole log.
+sa.Index("ix_audit_event_object", AuditEvent.object_type, AuditEvent.object_id, AuditEvent.occurred_at)
