@@ -296,30 +296,36 @@ def test_a_migrated_database_has_the_append_only_triggers(backend, request, tmp_
     app = create_app(_test_config(request.getfixturevalue("empty_database")))
     with app.app_context():
         upgrade()
-        with db.engine.begin() as conn:
-            conn.execute(sa.insert(AuditEvent.__table__).values(action="test", actor_label="", object_type="",
-                                                                object_id="", detail={}, ip_address=""))
-        refused = False
         try:
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("DELETE FROM audit_event"))
-        except sa.exc.DBAPIError as error:
-            refused = "append-only" in str(error)
-        # An empty table fires no row trigger: revision is checked in the catalogue as well.
-        with db.engine.connect() as conn:
-            if backend == "sqlite":
-                names = set(conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
-            else:
-                names = set(conn.execute(sa.text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
-        expected = {"revision_no_update", "revision_no_delete"} if backend == "sqlite" else \
-            {"revision_append_only", "revision_no_truncate"}
-        assert refused and expected <= names, (
-            "The initial migration lacks the append-only triggers. Add at the end of upgrade():\n"
-            "    from strategy.models.triggers import create_append_only_triggers\n"
-            "    create_append_only_triggers(op.get_bind())\n"
-            "and at the start of downgrade():\n"
-            "    from strategy.models.triggers import drop_append_only_triggers\n"
-            "    drop_append_only_triggers(op.get_bind())")
-        downgrade(revision="base")
-        db.session.remove()
-        db.engine.dispose()
+            _assert_append_only_triggers(backend)
+        finally:
+            downgrade(revision="base")
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _assert_append_only_triggers(backend: str) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(sa.insert(AuditEvent.__table__).values(action="test", actor_label="", object_type="",
+                                                            object_id="", detail={}, ip_address=""))
+    refused = False
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM audit_event"))
+    except sa.exc.DBAPIError as error:
+        refused = "append-only" in str(error)
+    # An empty table fires no row trigger: revision is checked in the catalogue as well.
+    with db.engine.connect() as conn:
+        if backend == "sqlite":
+            names = set(conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+        else:
+            names = set(conn.execute(sa.text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
+    expected = {"revision_no_update", "revision_no_delete"} if backend == "sqlite" else \
+        {"revision_append_only", "revision_no_truncate"}
+    assert refused and expected <= names, (
+        "The initial migration lacks the append-only triggers. Add at the end of upgrade():\n"
+        "    from strategy.models.triggers import create_append_only_triggers\n"
+        "    create_append_only_triggers(op.get_bind())\n"
+        "and at the start of downgrade():\n"
+        "    from strategy.models.triggers import drop_append_only_triggers\n"
+        "    drop_append_only_triggers(op.get_bind())")
