@@ -32,8 +32,18 @@ def fill(strategies: int) -> dict:
     """The big installation, next to the demo: bulk inserts through the ORM (column defaults apply)."""
     from strategy.extensions import db
     from strategy.models import (
-        Field, FieldPhase, FinancingItem, FundingSource, Indicator, IndicatorValue, NextStep, ReviewState,
-        Revision, RevisionKind, StepStatus, Strategy, Visibility,
+        Field,
+        FieldPhase,
+        FinancingItem,
+        FundingSource,
+        Indicator,
+        IndicatorValue,
+        NextStep,
+        ReviewState,
+        Revision,
+        StepStatus,
+        Strategy,
+        Visibility,
     )
     from strategy.snapshots import field_snapshot
 

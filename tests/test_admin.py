@@ -16,7 +16,6 @@ from strategy.models import (
     AuditEvent,
     Field,
     FieldAssignment,
-    Membership,
     NextStep,
     Organisation,
     OrganisationKind,
@@ -34,7 +33,6 @@ from strategy.models import (
 )
 from strategy.revisions import record_change
 from strategy.snapshots import field_snapshot
-
 
 # --- a small world to act on ---------------------------------------------------------------------------
 
@@ -801,8 +799,9 @@ def test_admin_makes_two_factor_login_mandatory_for_privileged_accounts(client, 
 
 
 def test_admin_lifts_a_login_lock(client, auth, world):
-    from strategy.models import utcnow
     from datetime import timedelta
+
+    from strategy.models import utcnow
 
     world.coordinator.locked_until = utcnow() + timedelta(minutes=30)
     world.coordinator.failed_login_count = 10

@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..models import Field, Organisation, OrganisationKind, Person, Role, Strategy, User, Visibility
+from ..models import Field, Organisation, OrganisationKind, Role, Strategy, User, Visibility
 from ..models.organisation import ORGANISATION_KIND_LABELS
 
 # Control characters other than tab and line breaks: never part of a name or prose (PostgreSQL refuses NUL).

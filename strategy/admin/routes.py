@@ -22,14 +22,14 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
-from ..errors import error_response
-from ..extensions import db
 from ..auth.services import (
     disable_totp,
     set_two_factor_required,
     two_factor_required_for_privileged,
     unlock_account,
 )
+from ..errors import error_response
+from ..extensions import db
 from ..models import Field, Organisation, Person, Strategy, User, utcnow
 from ..permissions import can_erase_person, can_lock_out, can_manage, require
 from ..security import keeps_input

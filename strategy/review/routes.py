@@ -54,7 +54,6 @@ from .services import (
     threads,
 )
 
-
 # --- the review panel on the field page ----------------------------------------------------------
 
 def review_context(user, field: Field, row: Snapshot | None) -> dict:

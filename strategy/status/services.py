@@ -6,9 +6,9 @@ only on the blocks the reader may see (permissions.visible_blocks).
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
