@@ -188,7 +188,9 @@ def _python_load(label, port, path, connections, seconds, headers, expect) -> Re
         thread.join()
     elapsed = time.monotonic() - started
     latencies.sort()
-    p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
+    def p(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
+
     return Result(label, len(latencies), elapsed, p(0.5), p(0.95), errors[0])
 
 
@@ -208,7 +210,7 @@ def machine() -> str:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    load = " · load average %.1f (other work on the machine skews every figure)" % os.getloadavg()[0]
+    load = f" · load average {os.getloadavg()[0]:.1f} (other work on the machine skews every figure)"
     return f"{platform.node()} · {os.cpu_count()} cores · {cpu} · Python {platform.python_version()}{load}"
 
 

@@ -257,7 +257,7 @@ def indicator_chart_svg(indicator: dict, *, width: int = 560, height: int = 240,
         path = " ".join(f"{_f(cx)},{_f(cy)}" for cx, cy in coords)
         out.append(f'<polyline class="chart__line" points="{path}" fill="none" stroke="{PRIMARY}" '
                    f'stroke-width="2.5" stroke-linejoin="round"/>')
-    for point, (cx, cy) in zip(points, coords):
+    for point, (cx, cy) in zip(points, coords, strict=True):
         out.append(f'<circle class="chart__point" cx="{_f(cx)}" cy="{_f(cy)}" r="4" fill="{PRIMARY}" '
                    f'stroke="#fff" stroke-width="1.5" data-date="{point.on.isoformat()}" '
                    f'data-value="{_attr(point.value.normalize())}"/>')

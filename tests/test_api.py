@@ -373,7 +373,7 @@ def test_every_answer_matches_the_openapi_description(app, world):
 
 
 def test_strategy_list_costs_a_bounded_number_of_queries(client, make, count_queries):
-    for n in range(6):
+    for _ in range(6):
         make.strategy(fields=1, owner=make.organisation())
     with count_queries() as few:
         client.get(f"{API}/strategies?limit=2")

@@ -43,7 +43,7 @@ def _page_args() -> tuple[int, int]:
         limit = int(request.args.get("limit", DEFAULT_LIMIT))
         offset = int(request.args.get("offset", 0))
     except ValueError:
-        raise _bad("limit and offset must be integers.")
+        raise _bad("limit and offset must be integers.") from None
     if not 1 <= limit <= MAX_LIMIT:
         raise _bad(f"limit must be between 1 and {MAX_LIMIT}.")
     if not 0 <= offset <= 2**31 - 1:
