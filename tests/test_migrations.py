@@ -61,7 +61,7 @@ def test_demo_data_loads_on_a_migrated_database(migrated_app):
     from strategy.models import Field
 
     assert load_demo() is True
-    assert db.session.scalar(db.select(db.func.count()).select_from(Field)) == 13
+    assert db.session.scalar(db.select(db.func.count()).select_from(Field).where(Field.strategy_id == _demo_id())) == 13
 
 
 def test_setup_demo_migrates_an_empty_database_and_prints_every_demo_account(empty_database, tmp_path,
@@ -78,5 +78,14 @@ def test_setup_demo_migrates_an_empty_database_and_prints_every_demo_account(emp
     for email, *_ in DEMO_ACCOUNTS:
         assert email in result.output
     with app.app_context():
-        assert db.session.scalar(db.select(db.func.count()).select_from(Field)) == 13
+        assert db.session.scalar(
+            db.select(db.func.count()).select_from(Field).where(Field.strategy_id == _demo_id())) == 13
         db.engine.dispose()
+
+
+def _demo_id() -> int:
+    """The Dortmund demo strategy (the demo also holds a small partners-only strategy)."""
+    from strategy.demo import DEMO_SLUG
+    from strategy.models import Strategy
+
+    return db.session.scalar(db.select(Strategy.id).filter_by(slug=DEMO_SLUG))
