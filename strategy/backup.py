@@ -4,7 +4,8 @@ SQLite goes through its online backup API (a read snapshot in WAL mode: writers 
 copy is consistent). PostgreSQL goes through pg_dump/pg_restore in the custom format; the checksums are
 taken in the very snapshot pg_dump reads (`--snapshot`). Next to the backup a manifest records, per table,
 the row count and a SHA-256 over the rows, plus the migration head; restore checks the restored database
-against it and refuses to report success when anything differs.
+against it and refuses to report success when anything differs. pg_dump/pg_restore run with argument
+lists, never through a shell.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess  # nosec B404 - pg_dump/pg_restore with argument lists, never a shell
+import subprocess  # nosec B404
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path

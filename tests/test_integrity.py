@@ -90,7 +90,7 @@ def test_appending_to_history_still_works(app, row):
 
 def test_the_migration_helper_creates_the_same_triggers(app, tmp_path):
     """What the initial migration runs (create_append_only_triggers) refuses changes like the DDL events do."""
-    from strategy.models.triggers import create_append_only_triggers
+    from strategy.models.triggers import create_append_only_triggers, drop_append_only_triggers
 
     engine = sa.create_engine(db.engine.url)
     try:
@@ -102,6 +102,9 @@ def test_the_migration_helper_creates_the_same_triggers(app, tmp_path):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             with engine.begin() as conn:
                 conn.exec_driver_sql("UPDATE plain_log SET note = 'b'")
+        with engine.begin() as conn:  # what the migration's downgrade runs
+            drop_append_only_triggers(conn, ("plain_log",))
+            conn.exec_driver_sql("UPDATE plain_log SET note = 'b'")
     finally:
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE plain_log")

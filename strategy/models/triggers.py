@@ -63,14 +63,17 @@ def install(metadata: sa.MetaData) -> None:
                 sa.event.listen(table, "after_create", sa.DDL(statement).execute_if(dialect=dialect))
 
 
+def _drop_statements(dialect: str, table: str) -> list[str]:
+    if dialect == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {table}_no_update", f"DROP TRIGGER IF EXISTS {table}_no_delete"]
+    return [f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+            f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}"]
+
+
 def drop_append_only_triggers(bind: sa.Connection, tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> None:
     """Undo create_append_only_triggers (the migration's downgrade calls this before dropping the tables)."""
     for table in tables:
-        if bind.dialect.name == "sqlite":
-            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
-            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
-        elif bind.dialect.name == "postgresql":
-            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
-    if bind.dialect.name == "postgresql":
+        for statement in _drop_statements(bind.dialect.name, table):
+            bind.exec_driver_sql(statement)
+    if bind.dialect.name == "postgresql" and set(tables) >= set(APPEND_ONLY_TABLES):  # nothing else uses it now
         bind.exec_driver_sql("DROP FUNCTION IF EXISTS refuse_append_only_change()")
