@@ -119,15 +119,15 @@ def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
+    from .api import bp as api_bp
+    from .api import tokens_bp as api_tokens_bp
     from .auth import bp as auth_bp
     from .core import bp as core_bp
     from .exports import bp as exports_bp
     from .fields import bp as fields_bp
     from .records import bp as records_bp
-    from .api import bp as api_bp
-    from .api import tokens_bp as api_tokens_bp
-    from .status import bp as status_bp
     from .review import bp as review_bp
+    from .status import bp as status_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
