@@ -436,7 +436,9 @@ def test_last_seen_is_written_at_most_once_a_minute(client, make, clock, count_q
     clock.advance(seconds=31)
     with count_queries() as touched:
         client.get("/konto")
-    updates = lambda counter: [s for s in counter.statements if s.lstrip().upper().startswith("UPDATE USER_SESSION")]
+    def updates(counter):
+        return [s for s in counter.statements if s.lstrip().upper().startswith("UPDATE USER_SESSION")]
+
     assert updates(quiet) == []
     assert len(updates(touched)) == 1
 
