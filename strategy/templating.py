@@ -21,6 +21,7 @@ from .models.records import (
     StepStatus,
 )
 from .models.strategy import PHASE_LABELS, REVIEW_STATE_LABELS, FieldPhase, ReviewState
+from .summaries import revision_summary
 
 # Labels of the enums whose values snapshots store as plain strings.
 _LABELS = {
@@ -43,6 +44,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["format_currency_eur"] = lambda value: format_currency(Decimal(str(value)), "EUR")
     app.jinja_env.filters["format_indicator"] = format_indicator_value
     app.jinja_env.filters["label"] = enum_label
+    app.jinja_env.filters["revision_summary"] = revision_summary
     app.jinja_env.globals["perm"] = permissions
     app.jinja_env.globals["is_overdue"] = step_is_overdue
     app.jinja_env.trim_blocks = True

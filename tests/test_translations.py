@@ -14,6 +14,11 @@ from babel.messages.catalog import Catalog
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from flask_babel import force_locale
+
+from strategy.extensions import db
+from strategy.models import Revision, RevisionKind, Role
+from strategy.summaries import revision_summary
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE_DIR = ROOT / "strategy" / "translations"
@@ -169,3 +174,45 @@ def test_missing_from_reports_an_extracted_string_the_catalogue_lacks():
 ])
 def test_placeholders_are_recognised(text, expected):
     assert _placeholders(text) == expected
+
+
+# --- stored German, shown in the reader's language ----------------------------------------------------------------
+
+def test_review_summaries_are_stored_in_german_and_shown_in_english(client, auth, make):
+    """A steering member reading English returns a field: the history keeps German, English readers see English."""
+    strategy = make.strategy(fields=1)
+    field = make.field(strategy, 1)
+    coordinator = make.user(role=Role.COORDINATOR, strategy=strategy, fields=(field,))
+    steering = make.user(role=Role.STEERING, strategy=strategy)
+    base = f"/strategien/{strategy.slug}/handlungsfelder/1"
+    auth.login(coordinator)
+    client.get("/sprache/en")
+    client.post(f"{base}/pruefung/einreichen")
+    auth.logout()
+    auth.login(steering)
+    client.get("/sprache/en")
+    client.post(f"{base}/pruefung/zurueckgeben", data={"comment": "Bitte Quellen ergänzen."})
+
+    summaries = list(db.session.scalars(db.select(Revision.summary).filter_by(
+        field_id=field.id, kind=RevisionKind.REVIEW).order_by(Revision.id)))
+    assert summaries == ["Zur Prüfung eingereicht", "Zurückgegeben: Bitte Quellen ergänzen."]
+    history = client.get(f"{base}/verlauf").get_data(as_text=True)
+    assert "Submitted for review" in history and "Returned: Bitte Quellen ergänzen." in history
+    assert "Zurückgegeben" not in history
+    client.get("/sprache/de")
+    assert "Zurückgegeben: Bitte Quellen ergänzen." in client.get(f"{base}/verlauf").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("stored, english", [
+    ("Schritt hinzugefügt: Kurse planen", "Step added: Kurse planen"),
+    ("Wert erfasst: Teilnehmende (2026-03-31)", "Value recorded: Teilnehmende (2026-03-31)"),
+    ("Stand vom 25.11.26, 18:32 wiederhergestellt", "Version of 25.11.26, 18:32 restored"),
+    ("Freigegeben", "Approved"),
+    ("Ein frei formulierter Satz: bleibt", "Ein frei formulierter Satz: bleibt"),
+    ("", ""),
+])
+def test_revision_summary_translates_the_lead_phrase_only(app, stored, english):
+    with app.test_request_context(), force_locale("en"):
+        assert revision_summary(stored) == english
+    with app.test_request_context(), force_locale("de"):
+        assert revision_summary(stored) == stored

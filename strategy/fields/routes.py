@@ -21,6 +21,7 @@ from ..permissions import (
     require,
 )
 from ..security import keeps_input
+from ..summaries import stored_text
 from . import bp
 from .editing import (
     RESTORED_KEYS,
@@ -256,7 +257,8 @@ def restore_field_revision(slug: str, number: int, revision_id: int):
     if not form.validate() or not (form.version.data or "").isdigit():
         flash(_("Das Formular war unvollständig; es wurde nichts wiederhergestellt."), "error")
         return redirect(revision_url)
-    summary = _("Stand vom %(when)s wiederhergestellt", when=format_datetime(revision.created_at, "short"))
+    summary = stored_text(lambda: _("Stand vom %(when)s wiederhergestellt",
+                                     when=format_datetime(revision.created_at, "short")))
     result = restore_revision(field, revision, current_user, int(form.version.data), summary)
     if result.status == "saved":
         db.session.commit()

@@ -19,6 +19,7 @@ from ..fields.services import load_field_row
 from ..framework import COLUMN_LABELS
 from ..models import Edition, Field, ReviewComment, ReviewState, Revision, RevisionKind, Strategy, User, utcnow
 from ..snapshots import Snapshot, field_snapshot
+from ..summaries import stored_text
 
 COMMENT_MAX = 5000
 
@@ -62,7 +63,8 @@ def submit(field: Field, user: User) -> Revision:
     """Entwurf or zurückgegeben → zur Prüfung."""
     _transition(field, (ReviewState.DRAFT, ReviewState.RETURNED), ReviewState.SUBMITTED)
     record_event("field_submitted", user, object_type="field", object_id=str(field.id))
-    return _review_revision(field, user, _("Zur Prüfung eingereicht"), field_snapshot(load_field_row(field.id)))
+    return _review_revision(field, user, stored_text(lambda: _("Zur Prüfung eingereicht")),
+                            field_snapshot(load_field_row(field.id)))
 
 
 def return_field(field: Field, user: User, comment: str, column: str | None = None) -> ReviewComment:
@@ -74,7 +76,7 @@ def return_field(field: Field, user: User, comment: str, column: str | None = No
     _transition(field, (ReviewState.SUBMITTED,), ReviewState.RETURNED)
     thread = _new_comment(field, user, body, column)
     record_event("field_returned", user, object_type="field", object_id=str(field.id))
-    _review_revision(field, user, _("Zurückgegeben: %(comment)s", comment=body),
+    _review_revision(field, user, stored_text(lambda: _("Zurückgegeben: %(comment)s", comment=body)),
                      field_snapshot(load_field_row(field.id)))
     return thread
 
@@ -90,7 +92,7 @@ def approve(field: Field, user: User, seen_fingerprint: str) -> Revision:
     field.approved_at = utcnow()
     field.approved_by = user
     record_event("field_approved", user, object_type="field", object_id=str(field.id))
-    return _review_revision(field, user, _("Freigegeben"), snapshot)
+    return _review_revision(field, user, stored_text(lambda: _("Freigegeben")), snapshot)
 
 
 # --- comments ------------------------------------------------------------------------------------
