@@ -11,6 +11,9 @@ Limits
     limit (RLIMIT_AS) and a lower CPU priority; the caller waits at most `timeout` seconds, then the worker
     is killed and replaced. A huge document therefore costs one worker, never the web process, and the
     web process's threads keep serving pages while a PDF renders.
+    Workers start through multiprocessing's forkserver, which imports the parent's main module again in
+    the worker: scripts that render PDFs need the usual `if __name__ == "__main__":` guard (gunicorn,
+    flask and pytest have it).
 """
 from __future__ import annotations
 
