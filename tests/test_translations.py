@@ -87,10 +87,15 @@ def extract_messages(tmp_path: Path) -> Catalog:
     return _load_po(pot)
 
 
+def _key(message) -> tuple[str | None, tuple[str, ...]]:
+    """What identifies a message: its context (pgettext) and its id with the plural form."""
+    return message.context, _ids(message)
+
+
 def missing_from(catalog: Catalog, extracted: Catalog) -> list[str]:
-    """The extracted message ids (plural forms included) that the catalogue lacks."""
-    known = {_ids(message) for message in _messages(catalog)}
-    return sorted(_ids(message)[0] for message in _messages(extracted) if _ids(message) not in known)
+    """The extracted message ids (plural forms and contexts included) that the catalogue lacks."""
+    known = {_key(message) for message in _messages(catalog)}
+    return sorted(_ids(message)[0] for message in _messages(extracted) if _key(message) not in known)
 
 
 # --- the real catalogue ---------------------------------------------------------------------------------------------
@@ -122,9 +127,9 @@ def test_compiled_catalogue_matches_the_po_file(tmp_path):
     CommandLineInterface().run(["pybabel", "-q", "compile", "-d", str(CATALOGUE_DIR), "-D", "messages", "-l", "en",
                                 "-i", str(PO_PATH), "-o", str(tmp_path / "fresh.mo")])
     with (tmp_path / "fresh.mo").open("rb") as handle:
-        fresh = {_ids(message): _strings(message) for message in _messages(read_mo(handle))}
+        fresh = {_key(message): _strings(message) for message in _messages(read_mo(handle))}
     with MO_PATH.open("rb") as handle:
-        committed = {_ids(message): _strings(message) for message in _messages(read_mo(handle))}
+        committed = {_key(message): _strings(message) for message in _messages(read_mo(handle))}
     assert fresh, "compiling the .po produced no messages"
     stale = sorted(str(key) for key in set(fresh) ^ set(committed)
                    | {key for key in set(fresh) & set(committed) if fresh[key] != committed[key]})
@@ -163,7 +168,8 @@ def test_missing_from_reports_an_extracted_string_the_catalogue_lacks():
     extracted = Catalog(locale="en")
     extracted.add(_messages(catalog)[0].id)
     extracted.add("Gerade im Code hinzugefügt")
-    assert missing_from(catalog, extracted) == ["Gerade im Code hinzugefügt"]
+    extracted.add(_messages(catalog)[0].id, context="ein neuer Zusammenhang")
+    assert missing_from(catalog, extracted) == sorted(["Gerade im Code hinzugefügt", _ids(_messages(catalog)[0])[0]])
 
 
 @pytest.mark.parametrize("text, expected", [
