@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -23,7 +23,8 @@ LEADS = {
     "Schritt entfernt": _l("Schritt entfernt"),
     "Reihenfolge der Schritte geändert": _l("Reihenfolge der Schritte geändert"),
     "Finanzierung hinzugefügt": _l("Finanzierung hinzugefügt"),
-    "Finanzierung geändert": _l("Finanzierung geändert"),
+    # Not the revision kind's label "Finanzierung geändert", which English writes in lower case on a badge.
+    "Finanzierung geändert": _l("Finanzierungsposten geändert"),
     "Finanzierung entfernt": _l("Finanzierung entfernt"),
     "Kennzahl hinzugefügt": _l("Kennzahl hinzugefügt"),
     "Kennzahl geändert": _l("Kennzahl geändert"),
@@ -54,6 +55,9 @@ def revision_summary(summary: str | None) -> str:
     """A stored summary in the reader's language: the lead phrase translated, the quoted content unchanged."""
     if not summary:
         return ""
+    locale = get_locale()
+    if locale is None or locale.language == "de":
+        return summary
     restored = _RESTORED.fullmatch(summary)
     if restored:
         return _("Stand vom %(when)s wiederhergestellt", when=restored["when"])

@@ -214,6 +214,7 @@ def test_review_summaries_are_stored_in_german_and_shown_in_english(client, auth
     ("Wert erfasst: Teilnehmende (2026-03-31)", "Value recorded: Teilnehmende (2026-03-31)"),
     ("Stand vom 25.11.26, 18:32 wiederhergestellt", "Version of 25.11.26, 18:32 restored"),
     ("Freigegeben", "Approved"),
+    ("Finanzierung geändert: ESF Plus", "Financing item changed: ESF Plus"),
     ("Ein frei formulierter Satz: bleibt", "Ein frei formulierter Satz: bleibt"),
     ("", ""),
 ])
