@@ -766,7 +766,7 @@ def test_a_password_may_not_be_the_users_own_email_or_name(app, make):
 
 def test_the_common_password_list_is_bundled_and_large():
     assert len(common_passwords()) > 19_000
-    assert "passwort" in common_passwords() and "123456789012" in common_passwords()
+    assert "passwort" in common_passwords() and "123456789123" in common_passwords()
 
 
 # --- CLI ------------------------------------------------------------------------------------------

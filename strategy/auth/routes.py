@@ -172,8 +172,9 @@ def set_password():
     if form.validate_on_submit():
         problems = services.use_set_password_token(row, form.new_password.data)
         if not problems:
+            account_id = row.user_id
             db.session.commit()
-            if current_user.is_authenticated:
+            if current_user.is_authenticated and current_user.id == account_id:
                 services.forget_browser()  # its session ended with all others of the account
             flash(_("Ihr Passwort ist gespeichert. Sie können sich jetzt damit anmelden."), "success")
             return redirect(url_for("auth.login"))
