@@ -515,6 +515,15 @@ def test_a_set_password_link_works_once(app, client, make):
     assert len(events("password_set_by_link")) == 1
 
 
+def test_using_someone_elses_link_while_logged_in_keeps_this_login(app, client, auth, make):
+    admin, user = make.user(admin=True), make.user()
+    auth.login(admin)
+    link = new_link(app, user, created_by=admin)
+    client.post(relative(link), data={"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    assert client.get("/konto").status_code == 200
+    assert login(app.test_client(), user.email, NEW_PASSWORD).status_code == 302
+
+
 def test_a_set_password_link_expires_after_72_hours(app, client, make, clock):
     link = new_link(app, make.user())
     clock.advance(hours=71, minutes=59)
