@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import sqlalchemy as sa
-from flask import Flask, session
+from flask import Flask, has_request_context, session
 from werkzeug.routing import IntegerConverter
 
 from .config import Config, from_environment
@@ -82,7 +82,8 @@ def _instance_secret_key(instance_path: str) -> str:
 
 def _select_locale() -> str:
     languages = _app_languages()
-    chosen = session.get("lang")
+    # Outside a request (CLI commands, text built in tests) there is no reader: the default language.
+    chosen = session.get("lang") if has_request_context() else None
     if chosen in languages:
         return chosen
     return languages[0]

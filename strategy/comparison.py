@@ -17,6 +17,7 @@ from dataclasses import field as dc_field
 from typing import Any
 
 from flask import has_request_context
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .diffing import Piece, has_changes, word_diff
@@ -96,7 +97,7 @@ class Comparison:
 # --- column texts --------------------------------------------------------------------------------
 
 def _lead(role: str) -> str:
-    return " (FF)" if role == "lead" else ""
+    return f" ({_('FF')})" if role == "lead" else ""
 
 
 def column_text(row: Snapshot | None, key: str) -> str:

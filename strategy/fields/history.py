@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..diffing import Piece, has_changes, word_diff
@@ -55,7 +56,7 @@ def next_revision(revision: Revision) -> Revision | None:
 
 
 def _party_line(entry: dict) -> str:
-    lead = " (FF)" if entry.get("role") == "lead" else ""
+    lead = f" ({_('FF')})" if entry.get("role") == "lead" else ""
     return f"{entry.get('label', '')}{lead}"
 
 
