@@ -119,6 +119,8 @@ def _format_detail(value) -> str:
         return _("nein")
     if value is None or value == "":
         return "–"
+    if value == services.CHANGED:  # stored in German: long prose changed, its text is in the field's history
+        return _("geändert")
     return str(value)
 
 
