@@ -85,7 +85,8 @@ def _select_locale() -> str:
     # Outside a request (CLI commands, text built in tests) there is no reader: the default language.
     chosen = session.get("lang") if has_request_context() else None
     if chosen in languages:
-        return chosen
+        # English with British dates and times (25 Nov 2026, 18:30): the readers are European public-sector staff.
+        return "en_GB" if chosen == "en" else chosen
     return languages[0]
 
 

@@ -53,7 +53,7 @@ def register(app: Flask) -> None:
     @app.context_processor
     def _globals():
         return {
-            "current_locale": str(get_locale()),
+            "current_locale": get_locale().language,  # "de" / "en" (the language, whatever its regional formats)
             "languages": current_app.config["LANGUAGES"],
             "current_path": request.full_path.rstrip("?") if request else "/",
         }

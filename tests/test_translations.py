@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
 from strategy.extensions import db
-from strategy.models import Revision, RevisionKind, Role
+from strategy.models import Revision, RevisionKind, Role, Visibility
 from strategy.summaries import revision_summary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -223,3 +223,13 @@ def test_revision_summary_translates_the_lead_phrase_only(app, stored, english):
         assert revision_summary(stored) == english
     with app.test_request_context(), force_locale("de"):
         assert revision_summary(stored) == stored
+
+
+def test_english_pages_use_british_dates_and_keep_lang_en(client, make):
+    strategy = make.strategy(fields=1, visibility=Visibility.PUBLIC)
+    make.approve(make.field(strategy, 1))
+    client.get("/sprache/en")
+    html = client.get(f"/strategien/{strategy.slug}/status").get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert re.search(r"\b\d{1,2} [A-Z][a-z]{2} \d{4}\b", html)  # 25 Nov 2026
+    assert not re.search(r"\b[A-Z][a-z]{2} \d{1,2}, \d{4}\b", html)  # not Nov 25, 2026

@@ -152,7 +152,7 @@ def _common(strategy_head: dict, user_blocks: frozenset[str], as_of: datetime) -
         "head": strategy_head,
         "blocks": user_blocks,
         "as_of": as_of,
-        "lang": str(get_locale()),
+        "lang": get_locale().language,
         "stylesheet": pdf.ASSET_PREFIX + STYLESHEET,
     }
 
