@@ -7,6 +7,7 @@ Every test here fails as soon as a developer adds a UI string and does not run
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
 from strategy.extensions import db
-from strategy.models import Revision, RevisionKind, Role, Visibility
+from strategy.models import FinancingItem, Revision, RevisionKind, Role, Visibility
+from strategy.records.forms import parse_decimal
 from strategy.summaries import revision_summary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -233,3 +235,25 @@ def test_english_pages_use_british_dates_and_keep_lang_en(client, make):
     assert '<html lang="en">' in html
     assert re.search(r"\b\d{1,2} [A-Z][a-z]{2} \d{4}\b", html)  # 25 Nov 2026
     assert not re.search(r"\b[A-Z][a-z]{2} \d{1,2}, \d{4}\b", html)  # not Nov 25, 2026
+
+
+# --- numbers as English readers write them ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("12,500.50", "12500.50"), ("1,250", "1250"), ("22.5 %", "22.5"), ("250,000 €", "250000"), ("1.25", "1.25"),
+])
+def test_numbers_are_read_as_english_readers_write_them(text, expected):
+    assert parse_decimal(text, english=True) == Decimal(expected)
+
+
+def test_an_english_reader_records_an_amount_with_thousands_commas_and_sees_it_back_with_a_point(client, auth, make):
+    strategy = make.strategy(fields=1)
+    field = make.field(strategy, 1)
+    auth.login(make.user(role=Role.COORDINATOR, strategy=strategy, fields=(field,)))
+    client.get("/sprache/en")
+    form = {"source": "esf_plus", "programme": "Willkommen Europa", "amount": "12,500.50",
+            "start_date": "2025-01-01", "end_date": "2027-12-31", "status": "secured", "note": ""}
+    url = f"/strategien/{strategy.slug}/handlungsfelder/1"
+    client.post(url + "/finanzierung", data={f"finanzierung-neu-{key}": value for key, value in form.items()})
+    assert db.session.scalar(db.select(FinancingItem.amount)) == Decimal("12500.50")
+    assert 'value="12500.5"' in client.get(url).get_data(as_text=True)

@@ -5,6 +5,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -32,10 +33,15 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 MAX_NUMBER = Decimal("99999999999999")
 
 
-def parse_decimal(text: str) -> Decimal:
-    """A number as Germans and others type it: '12.500,50', '12500.5', '1 234 €', '22,5 %'."""
+def parse_decimal(text: str, english: bool = False) -> Decimal:
+    """A number as Germans and others type it: '12.500,50', '12500.5', '1 234 €', '22,5 %'.
+
+    Readers of the English UI write '12,500.50': the comma separates thousands, the point is the decimal point.
+    """
     cleaned = text.strip().replace("€", "").replace("%", "").replace("EUR", "").replace("\u00a0", "").replace(" ", "")
-    if "," in cleaned:
+    if english:
+        cleaned = cleaned.replace(",", "")
+    elif "," in cleaned:
         cleaned = cleaned.replace(".", "").replace(",", ".")
     elif cleaned.count(".") > 1 or re.fullmatch(r"-?\d{1,3}(\.\d{3})+", cleaned):
         cleaned = cleaned.replace(".", "")  # 12.500 is twelve thousand five hundred in German
@@ -68,7 +74,7 @@ class DecimalInput(StringField):
         if not text:
             return
         try:
-            number = parse_decimal(text)
+            number = parse_decimal(text, english=_reads_english())
         except (ValueError, InvalidOperation):
             raise ValidationError(_l("Bitte eine Zahl angeben, z. B. 1.250 oder 22,5.")) from None
         if abs(number) > MAX_NUMBER or number.as_tuple().exponent < -4:
@@ -78,7 +84,11 @@ class DecimalInput(StringField):
 
 def _format_number(value: Decimal) -> str:
     text = format(value.normalize(), "f")
-    return text.replace(".", ",")
+    return text if _reads_english() else text.replace(".", ",")
+
+
+def _reads_english() -> bool:
+    return get_locale().language == "en"
 
 
 class DayField(DateField):
