@@ -173,3 +173,9 @@ def test_pages_have_landmarks_and_one_h1(client, demo):
         assert html.count("<h1") == 1
         assert "<main" in html and "<nav" in html and "<header" in html and "<footer" in html
         assert 'class="skip-link" href="#main"' in html
+
+
+def test_the_login_link_on_the_login_page_does_not_nest_its_return_address(client):
+    html = client.get("/anmelden?next=/strategien/").get_data(as_text=True)
+    assert 'href="/anmelden?next=/strategien/"' in html
+    assert "next=%2Fanmelden" not in html
