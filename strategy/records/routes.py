@@ -78,9 +78,17 @@ def _editable_field(slug: str, number: int) -> Field:
     return field
 
 
-def _record(model, record_id: int, field: Field):
+def _record_or_none(model, record_id: int, field: Field):
+    """The field's record, or None when it was removed meanwhile; another field's record is a 404."""
     record = db.session.get(model, record_id)
-    if record is None or record.field_id != field.id:
+    if record is not None and record.field_id != field.id:
+        abort(404)
+    return record
+
+
+def _record(model, record_id: int, field: Field):
+    record = _record_or_none(model, record_id, field)
+    if record is None:
         abort(404)
     return record
 
@@ -160,11 +168,9 @@ def add_step(slug: str, number: int):
 @keeps_input
 def edit_step(slug: str, number: int, step_id: int):
     field = _editable_field(slug, number)
-    step = db.session.get(NextStep, step_id)
+    step = _record_or_none(NextStep, step_id, field)
     if step is None:
         return _gone(field, "schritte")
-    if step.field_id != field.id:
-        abort(404)
     key = step_key(step)
     form = _step_form(field, key)
     if not form.validate():
@@ -204,11 +210,9 @@ def reorder_step(slug: str, number: int, step_id: int):
 @bp.route(f"{FIELD_URL}/schritte/<id:step_id>/entfernen", methods=["POST"])
 def remove_step(slug: str, number: int, step_id: int):
     field = _editable_field(slug, number)
-    step = db.session.get(NextStep, step_id)
+    step = _record_or_none(NextStep, step_id, field)
     if step is None:
         return _gone(field, "schritte")
-    if step.field_id != field.id:
-        abort(404)
     form = _action_form()
     try:
         delete_step(field, current_user, step, form.version_number)
@@ -253,11 +257,9 @@ def add_financing(slug: str, number: int):
 @keeps_input
 def edit_financing(slug: str, number: int, item_id: int):
     field = _editable_field(slug, number)
-    item = db.session.get(FinancingItem, item_id)
+    item = _record_or_none(FinancingItem, item_id, field)
     if item is None:
         return _gone(field, "finanzierung")
-    if item.field_id != field.id:
-        abort(404)
     key = financing_key(item)
     form = _financing_form(field, key)
     if not form.validate():
@@ -272,11 +274,9 @@ def edit_financing(slug: str, number: int, item_id: int):
 @bp.route(f"{FIELD_URL}/finanzierung/<id:item_id>/entfernen", methods=["POST"])
 def remove_financing(slug: str, number: int, item_id: int):
     field = _editable_field(slug, number)
-    item = db.session.get(FinancingItem, item_id)
+    item = _record_or_none(FinancingItem, item_id, field)
     if item is None:
         return _gone(field, "finanzierung")
-    if item.field_id != field.id:
-        abort(404)
     form = _action_form()
     try:
         delete_financing(field, current_user, item, form.version_number)
@@ -313,11 +313,9 @@ def add_indicator(slug: str, number: int):
 @keeps_input
 def edit_indicator(slug: str, number: int, indicator_id: int):
     field = _editable_field(slug, number)
-    indicator = db.session.get(Indicator, indicator_id)
+    indicator = _record_or_none(Indicator, indicator_id, field)
     if indicator is None:
         return _gone(field, "kennzahlen")
-    if indicator.field_id != field.id:
-        abort(404)
     key = indicator_key(indicator)
     form = IndicatorForm(prefix=key)
     if form.validate():
@@ -340,11 +338,9 @@ def edit_indicator(slug: str, number: int, indicator_id: int):
 @bp.route(f"{FIELD_URL}/kennzahlen/<id:indicator_id>/entfernen", methods=["POST"])
 def remove_indicator(slug: str, number: int, indicator_id: int):
     field = _editable_field(slug, number)
-    indicator = db.session.get(Indicator, indicator_id)
+    indicator = _record_or_none(Indicator, indicator_id, field)
     if indicator is None:
         return _gone(field, "kennzahlen")
-    if indicator.field_id != field.id:
-        abort(404)
     form = _action_form()
     try:
         delete_indicator(field, current_user, indicator, form.version_number)
