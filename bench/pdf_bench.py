@@ -233,8 +233,24 @@ def main() -> None:
                     doc = services.framework_document(user, strategy, **kwargs)
                 else:
                     doc = services.field_document(user, strategy.fields[0])
-                _ = doc.html  # build inside the request context
+                doc.prepare()  # build the HTML inside the request context
                 return doc
+
+        def render(doc, workers: int = pdf.DEFAULT_WORKERS, variant: str | None = pdf.PDF_VARIANT,
+                   memory_mb: int = pdf.DEFAULT_MEMORY_MB):
+            app.config.update(PDF_RENDER_WORKERS=workers, PDF_VARIANT=variant, PDF_RENDER_MEMORY_MB=memory_mb)
+            with app.test_request_context():
+                pdf.pool(workers, memory_mb).warm_up()
+                started = time.perf_counter()
+                result = services.render(doc)
+                result.seconds = time.perf_counter() - started  # the whole export, pieces and joining
+                return result
+
+        def fresh_renderers(workers: int = pdf.DEFAULT_WORKERS, memory_mb: int = pdf.DEFAULT_MEMORY_MB) -> None:
+            """New renderer processes, warmed up and idle (peak memory counts from here)."""
+            pdf.close_pools()
+            pdf.pool(workers, memory_mb).warm_up()
+            time.sleep(2)
 
         if args.cached_only:
             cached_export(app, strategy, user, args.runs)
@@ -243,53 +259,46 @@ def main() -> None:
             status_p95(app, strategy, user, folder)
             return
         framework = document("framework")
-        with app.test_request_context():
-            job = services.render_job(framework)
-        renderer = pdf.pool()
         started = time.perf_counter()
-        renderer.warm_up()
-        first = renderer.render(job, LIMIT)
-        print(f"cold start (new renderer process + first render): {time.perf_counter() - started:.2f} s")
+        pdf.close_pools()
+        first = render(framework)
+        print(f"cold start (new renderer processes + first export): {time.perf_counter() - started:.2f} s")
 
-        fresh = [renderer.render(job, LIMIT) for _ in range(args.runs)]
-        print(f"fresh render, framework A3 (warm renderer, one process): {timing(fresh)}, {fresh[0].page_count} pages")
+        fresh = [render(framework) for _ in range(args.runs)]
+        print(f"fresh render, framework A3, tagged PDF/UA, pieces on {pdf.DEFAULT_WORKERS} warm renderer processes: "
+              f"{timing(fresh)} (CPU summed over the processes), {fresh[0].page_count} pages")
         print(f"completeness: {completeness(first.pdf, words):.1%} of {len(words)} words in the extracted text")
-        untagged = [renderer.render(pdf.RenderJob(job.html, job.assets, None), LIMIT) for _ in range(args.runs)]
+        untagged = [render(framework, variant=None) for _ in range(args.runs)]
         print(f"  same without PDF/UA tagging: {timing(untagged)}")
+        serial = [render(framework, workers=1) for _ in range(args.runs)]
+        print(f"  same on one renderer process (no parallelism): {timing(serial)}")
         a4 = document("framework", paper="a4")
-        with app.test_request_context():
-            a4_job = services.render_job(a4)
-        a4_runs = [renderer.render(a4_job, LIMIT) for _ in range(args.runs)]
+        a4_runs = [render(a4) for _ in range(args.runs)]
         print(f"fresh render, framework A4: {timing(a4_runs)}, {a4_runs[0].page_count} pages")
         print(f"LibreOffice (.xlsx → PDF, same content): {libreoffice(strategy, words, args.runs)}")
 
         dossier = document("dossier")
-        with app.test_request_context():
-            dossier_job = services.render_job(dossier)
-        dossier_runs = [renderer.render(dossier_job, LIMIT) for _ in range(args.runs)]
+        dossier_runs = [render(dossier) for _ in range(args.runs)]
         print(f"field dossier: {timing(dossier_runs)}, {dossier_runs[0].page_count} pages")
 
         cached_export(app, strategy, user, args.runs)
 
-        # peak memory of one render, measured in a fresh renderer process each
-        for label, render_job in (("13 fields", job),):
-            fresh_pool = pdf.RendererPool(size=1)
-            result = fresh_pool.render(render_job, LIMIT)
-            fresh_pool.close()
-            print(f"peak memory of one render ({label}): {result.peak_rss_mb:.0f} MB")
+        # Peak memory: the largest resident size any renderer process reached, from fresh processes.
+        fresh_renderers()
+        result = render(framework)
+        print(f"peak memory of one render (13 fields): {result.peak_rss_mb:.0f} MB")
         if not args.skip_130:
             big_strategy, big_user = build_strategy(db, models, 130, seed=11)
             big = document("framework", strategy=big_strategy, user=big_user)
-            with app.test_request_context():
-                big_job = services.render_job(big)
-            fresh_pool = pdf.RendererPool(size=1, memory_mb=4000)
-            result = fresh_pool.render(big_job, 4 * LIMIT)
-            fresh_pool.close()
-            print(f"peak memory of one render (130 fields, {result.page_count} pages): {result.peak_rss_mb:.0f} MB "
-                  f"({timing([result])})")
+            app.config["PDF_RENDER_TIMEOUT"] = 4 * LIMIT
+            fresh_renderers(memory_mb=4000)
+            result = render(big, memory_mb=4000)
+            print(f"peak memory of one render (130 fields, {result.page_count} pages, "
+                  f"{len(big.pieces.bodies)} pieces): "
+                  f"{result.peak_rss_mb:.0f} MB ({timing([result])})")
 
         status_p95(app, strategy, user, folder)
-        renderer.close()
+        pdf.close_pools()
 
 
 def cached_export(app, strategy, user, runs: int) -> None:
@@ -315,7 +324,7 @@ def status_p95(app, strategy, user, folder) -> None:
     import urllib.request
     from http.cookiejar import CookieJar
 
-    from werkzeug.serving import make_server
+    from werkzeug.serving import WSGIRequestHandler, make_server
 
     from strategy.extensions import db
     from strategy.models import ExportCache
@@ -324,7 +333,11 @@ def status_p95(app, strategy, user, folder) -> None:
     db.session.commit()
     strategy.visibility = type(strategy.visibility)("public")
     db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args, **kwargs):  # the figures, not hundreds of access lines
+            pass
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}/strategien/{strategy.slug}"
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from flask import Flask, current_app, request
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
+from markupsafe import Markup
 
 from . import permissions
 from .markup import plain_excerpt, render_markdown
@@ -45,6 +46,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["format_indicator"] = format_indicator_value
     app.jinja_env.filters["label"] = enum_label
     app.jinja_env.filters["revision_summary"] = revision_summary
+    app.jinja_env.filters["css_string"] = css_string
     app.jinja_env.globals["perm"] = permissions
     app.jinja_env.globals["is_overdue"] = step_is_overdue
     app.jinja_env.trim_blocks = True
@@ -57,6 +59,14 @@ def register(app: Flask) -> None:
             "languages": current_app.config["LANGUAGES"],
             "current_path": request.full_path.rstrip("?") if request else "/",
         }
+
+
+def css_string(value) -> Markup:
+    """A quoted CSS string for a <style> block (PDF page margins): every character that could end the
+    string, the declaration or the style element is written as a CSS escape, so user text stays text."""
+    escaped = "".join(ch if ch.isalnum() or ch in " .,;:!?-–—()/*&%+=_'„“”‚‘’#@" else f"\\{ord(ch):x} "
+                      for ch in str(value))
+    return Markup(f'"{escaped}"')  # noqa: S704 - every character outside a safe set is escaped above
 
 
 def enum_label(value, kind: str) -> str:

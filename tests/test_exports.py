@@ -157,6 +157,68 @@ def test_long_row_continues_with_repeated_header_field_name_and_page_numbers(cli
         assert "1. Zugang zu Arbeit" in text  # the field is named again on continuation pages
 
 
+def struct_pages(element, document: PdfReader, found: set[int]) -> set[int]:
+    """The pages the structure elements under `element` mark content on."""
+    element = element.get_object()
+    if "/Pg" in element:
+        found.add(document.get_page_number(element["/Pg"].get_object()))
+    kids = element.get("/K")
+    for kid in (kids if isinstance(kids, list) else [kids]):
+        if kid is not None and hasattr(kid, "get_object") and isinstance(kid.get_object(), dict) \
+                and kid.get_object().get("/Type") != "/OBJR":
+            struct_pages(kid, document, found)
+    return found
+
+
+def test_framework_rendered_in_pieces_reads_as_one_document(app, client, auth, make):
+    """Pieces are rendered side by side and joined: one page numbering, contents that name the right pages,
+    links and bookmarks that lead there, and one structure tree over every page."""
+    app.config["PDF_PIECE_TEXT_BUDGET"] = 3000  # each field's row is a piece of its own in both parts
+    strategy = make.strategy(fields=3, title='Strategie "Zukunft"; } @page { content: "x" } </style>')
+    for number in (1, 2, 3):
+        field = make.field(strategy, number)
+        field.title = f"Feldtitel {number}"
+        field.current_state = "\n\n".join(f"Stand {number}.{i}: " + "Beratung und Teilhabe verlässlich sichern. " * 30
+                                          for i in range(number * 4))
+        field.future_challenges = f"Herausforderung {number} " + "Zugänge öffnen. " * 60
+    db.session.commit()
+    auth.login(make.user(role=Role.STEERING, strategy=strategy))
+    document = reader(client.get(f"/strategien/{strategy.slug}/handlungsrahmen.pdf"))
+    pages = [page.extract_text() for page in document.pages]
+    total = len(pages)
+    assert "Seite" not in pages[0]  # the cover
+    for number, text in enumerate(pages[1:], start=2):
+        assert text.count(f"Seite {number} von {total}") == 1, number
+    # the user's title is printed as text in the running footer, not read as CSS
+    assert 'Strategie "Zukunft"; } @page { content: "x" } </style>' in pages[2]
+    contents = pages[1]
+    dests = document.named_destinations
+    for number in (1, 2, 3):
+        found = re.search(rf"{number}\s*Feldtitel {number}\s*(\d+)\s*(\d+)", contents)
+        assert found, contents
+        for part, page in zip((1, 2), map(int, found.groups()), strict=True):
+            assert f"{number}. Feldtitel {number}" in pages[page - 1]
+            assert ("Ausgangslage" if part == 1 else "Zukünftige Herausforderungen") in pages[page - 1]
+            assert document.get_destination_page_number(dests[f"hf-{number}-{part}"]) == page - 1
+    links = [a.get_object() for a in document.pages[1]["/Annots"]]
+    assert {str(link["/Dest"]) for link in links} == {f"hf-{n}-{p}" for n in (1, 2, 3) for p in (1, 2)}
+    titles = [item.title for item in document.outline if not isinstance(item, list)]
+    assert titles.count(next(t for t in titles if t.startswith("Teil A"))) == 1
+    assert sum("(Fortsetzung)" in t for t in titles) == 4  # fields 2 and 3 continue each part
+    tree = document.trailer["/Root"]["/StructTreeRoot"]
+    assert len(tree["/K"]) == 1 and tree["/K"][0].get_object()["/S"] == "/Document"
+    assert struct_pages(tree["/K"][0], document, set()) == set(range(total))
+    keys = [page["/StructParents"] for page in document.pages]
+    assert keys == list(range(total))
+    nums = tree["/ParentTree"]["/Nums"]
+    assert tree["/ParentTreeNextKey"] == len(nums) // 2 == total + len(links)
+    for link in links:  # each link annotation points back to its own structure element
+        element = nums[2 * link["/StructParent"] + 1].get_object()
+        assert element["/S"] == "/Link"
+    for page in document.pages[1:]:  # the stamped page number is an artifact, outside the structure
+        assert b"/Artifact <</Type /Pagination>> BDC" in page.get_contents().get_data()
+
+
 def test_a4_option_gives_landscape_a4_pages(client, auth, demo):
     auth.login("lenkung@demo.dortmund.example", "Demo-Zugang-2026")
     page = reader(client.get(f"{DEMO}/handlungsrahmen.pdf?format=a4")).pages[0]

@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
@@ -49,6 +50,18 @@ class RenderJob:
     html: str
     assets: dict[str, bytes] = dc_field(default_factory=dict)  # name → bytes, served at ASSET_PREFIX + name
     pdf_variant: str | None = PDF_VARIANT
+
+
+@dataclass
+class AssembleJob:
+    """Join separately rendered PDFs into one tagged document and stamp page numbers on it.
+
+    `parts` are rendered PDFs in reading order (the first one gives the catalogue: language, metadata,
+    viewer preferences); `page_numbers` is an untagged PDF with as many pages as all parts together whose
+    only content is the page-number line, drawn over each page as an artifact."""
+
+    parts: list[bytes]
+    page_numbers: bytes | None = None
 
 
 @dataclass
@@ -110,6 +123,129 @@ def render_in_this_process(job: RenderJob) -> RenderResult:
                         peak, anchors)
 
 
+def assemble_in_this_process(job: AssembleJob) -> RenderResult:
+    """Join tagged PDFs as one document: pages, structure trees (re-keyed parent tree), named
+    destinations, bookmarks; then stamp the page numbers. pypdf cannot carry structure trees across
+    documents; qpdf (pikepdf) copies foreign objects with one mapping per source, so a structure element's
+    page and annotation references land on the copied pages and annotations."""
+    import io
+    import resource
+
+    import pikepdf
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    sources = [pikepdf.Pdf.open(io.BytesIO(part)) for part in job.parts]
+    first = sources[0]
+    merged = pikepdf.Pdf.new()
+
+    def copy(source, value):
+        """`value` of `source` as an object of `merged` (qpdf copies indirect objects only)."""
+        if isinstance(value, pikepdf.Array | pikepdf.Dictionary | pikepdf.Stream):
+            return merged.copy_foreign(value if value.is_indirect else source.make_indirect(value))
+        return value
+
+    for key in ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata"):
+        if key in first.Root:
+            merged.Root[key] = copy(first, first.Root[key])
+    for key, value in first.docinfo.items():
+        merged.docinfo[key] = copy(first, value)
+
+    document_element = merged.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem,
+                                                               S=pikepdf.Name.Document, K=pikepdf.Array()))
+    parent_nums = pikepdf.Array()
+    annotation_entries: list = []
+    destinations: dict[str, pikepdf.Object] = {}
+    outline_items: list = []
+    for source in sources:
+        page_offset = len(merged.pages)
+        with warnings.catch_warnings():  # named destinations are carried over below, not by extend()
+            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+            merged.pages.extend(source.pages)
+        root = source.Root.get("/StructTreeRoot")
+        if root is not None:
+            mcid_arrays, annotations = {}, {}
+            nums = root.ParentTree.get("/Nums", pikepdf.Array())
+            for index in range(0, len(nums), 2):
+                key, value = int(nums[index]), nums[index + 1]
+                if isinstance(value, pikepdf.Array):
+                    mcid_arrays[key] = value
+                else:
+                    annotations[key] = value
+            for kid in root.K[0].K if root.K[0].get("/S") == "/Document" else root.K:
+                if "/P" in kid:
+                    del kid.P  # keeps the source's tree root from being copied along
+                copied = merged.copy_foreign(kid)
+                copied.P = document_element
+                document_element.K.append(copied)
+            for source_page, page in zip(source.pages, merged.pages[page_offset:], strict=True):
+                key = source_page.obj.get("/StructParents")
+                if key is not None:
+                    new_key = len(parent_nums) // 2
+                    page.obj.StructParents = new_key
+                    parent_nums.extend([new_key, copy(source, mcid_arrays.get(int(key), pikepdf.Array()))])
+            # annotations are keyed after all pages (as WeasyPrint does); their numbers are assigned below
+            annotation_entries += [copy(source, element) for element in annotations.values()]
+        names = source.Root.get("/Names")
+        if names is not None and "/Dests" in names:
+            for name, destination in pikepdf.NameTree(names.Dests).items():
+                destinations[str(name)] = copy(source, destination)  # later parts win: see stub anchors
+        with source.open_outline() as outline:
+            outline_items += [_copy_outline_item(copy, source, item) for item in outline.root]
+
+    tree_root = merged.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot,
+                                                        K=pikepdf.Array([document_element])))
+    document_element.P = tree_root
+    # Annotations (link OBJRs) get keys after every page; each annotation points back with /StructParent.
+    for element in annotation_entries:
+        key = len(parent_nums) // 2
+        parent_nums.extend([key, element])
+        for kid in (element.K if isinstance(element.get("/K"), pikepdf.Array) else [element.get("/K")]):
+            if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR":
+                kid.Obj.StructParent = key
+    tree_root.ParentTree = merged.make_indirect(pikepdf.Dictionary(Nums=parent_nums))
+    tree_root.ParentTreeNextKey = len(parent_nums) // 2
+    merged.Root.StructTreeRoot = tree_root
+    if destinations:
+        merged.Root.Names = pikepdf.Dictionary(Dests=merged.make_indirect(pikepdf.Dictionary(
+            Names=pikepdf.Array([item for name in sorted(destinations)
+                                 for item in (pikepdf.String(name), destinations[name])]))))
+    if outline_items:
+        with merged.open_outline() as outline:
+            outline.root.extend(outline_items)
+    if job.page_numbers:
+        _stamp(merged, pikepdf.Pdf.open(io.BytesIO(job.page_numbers)))
+    out = io.BytesIO()
+    merged.save(out, min_version=max(s.pdf_version for s in sources), deterministic_id=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return RenderResult(out.getvalue(), len(merged.pages), time.perf_counter() - started,
+                        time.process_time() - cpu_started, peak)
+
+
+def _copy_outline_item(copy, source, item):
+    import pikepdf
+
+    destination = item.destination
+    copied = pikepdf.OutlineItem(str(item.title), copy(source, destination) if destination is not None else None)
+    copied.children.extend(_copy_outline_item(copy, source, child) for child in item.children)
+    return copied
+
+
+def _stamp(merged, numbers) -> None:
+    """Draw each page of `numbers` over the same page of `merged`, marked as an artifact (PDF/UA: content
+    that is not part of the structure tree must say so)."""
+    import pikepdf
+
+    for page, stamp in zip(merged.pages, numbers.pages, strict=True):
+        if not stamp.obj.get("/Contents"):
+            continue
+        form = merged.copy_foreign(stamp.as_form_xobject())
+        name = page.add_resource(form, pikepdf.Name.XObject, prefix="PageNo")
+        # The page's own content leaves its coordinate system flipped: close it in q … Q first.
+        page.contents_add(merged.make_stream(b"q\n"), prepend=True)
+        page.contents_add(merged.make_stream(b"\nQ q /Artifact <</Type /Pagination>> BDC " + bytes(name) +
+                                             b" Do EMC Q\n"), prepend=False)
+
+
 # Loads fonts, Pango and the German hyphenation dictionary (about a second) before the first real job.
 _WARM_UP = RenderJob('<!doctype html><html lang="de"><title>w</title><p style="width:20mm;hyphens:auto">'
                      "Aufwärmen „Grüße“ <b>Verwaltungsvereinbarung</b> <i>Neuzuwander*innen</i></p></html>")
@@ -137,7 +273,8 @@ def _worker_main(conn, memory_mb: int) -> None:
         except (EOFError, OSError):
             return
         try:
-            conn.send(("ok", render_in_this_process(job)))
+            done = assemble_in_this_process(job) if isinstance(job, AssembleJob) else render_in_this_process(job)
+            conn.send(("ok", done))
         except MemoryError:
             conn.send(("error", "memory"))
             return  # the heap may be in any state: let the pool start a fresh worker
@@ -172,7 +309,7 @@ class RendererPool:
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["weasyprint", "strategy.exports.pdf"])
+        self._context.set_forkserver_preload(["weasyprint", "pikepdf", "strategy.exports.pdf"])
 
     def _take(self) -> _Worker:
         with self._lock:
@@ -192,6 +329,10 @@ class RendererPool:
         workers = [self._take() for _ in range(count or self.size)]
         for worker in workers:
             self._give_back(worker)
+
+    def assemble(self, job: AssembleJob, timeout: float = DEFAULT_TIMEOUT) -> RenderResult:
+        """Join rendered pieces in a worker (the web process never holds a document's objects)."""
+        return self.render(job, timeout)  # type: ignore[arg-type]
 
     def render(self, job: RenderJob, timeout: float = DEFAULT_TIMEOUT) -> RenderResult:
         deadline = time.monotonic() + timeout
@@ -260,6 +401,10 @@ def pool(size: int = DEFAULT_WORKERS, memory_mb: int = DEFAULT_MEMORY_MB) -> Ren
 
 
 @atexit.register
-def _close_pools() -> None:
-    for renderer in list(_pools.values()):
+def close_pools() -> None:
+    """Stop every renderer process of this process (at exit; the bench starts afresh with it)."""
+    with _pools_lock:
+        renderers = list(_pools.values())
+        _pools.clear()
+    for renderer in renderers:
         renderer.close()

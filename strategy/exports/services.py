@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date, datetime
@@ -50,27 +51,59 @@ class Export:
 
 
 @dataclass
+class Pieces:
+    """A document rendered as pieces side by side (one per renderer process) and then joined.
+
+    `front` makes the front matter from the page each anchor landed on (its contents need the pieces'
+    page numbers; an empty mapping gives the draft that measures the front's own length); `bodies` are
+    the pieces' HTML; `page_numbers` makes the sheet that stamps "Seite x von y" on the joined pages."""
+
+    front: Callable[[dict[str, int]], str]
+    bodies: list[str]
+    page_numbers: Callable[[int], str]
+
+
+@dataclass
 class Document:
     """A document to render: how to make its HTML, its cache identity and its file name.
 
-    The cache key is a hash of everything the HTML is made from (`inputs`: the content, language, paper,
-    visible blocks, labels) and of the rendering code itself, so a cached PDF is found without building
-    the HTML again; an edition's key names the edition itself (`given_key`)."""
+    `build` makes the whole HTML of a document rendered in one pass; `build_pieces` (the framework) makes
+    the pieces of one rendered side by side. The cache key is a hash of everything the HTML is made from
+    (`inputs`: the content, language, paper, visible blocks, labels) and of the rendering code itself, so
+    a cached PDF is found without building the HTML again; an edition's key names the edition itself
+    (`given_key`)."""
 
     kind: str
     strategy_id: int
     subject: str
     filename: str
-    build: Callable[[], str]
+    build: Callable[[], str] | None = None
     inputs: Any = None
     given_key: str = ""
+    build_pieces: Callable[[], Pieces] | None = None
     _html: str | None = dc_field(default=None, repr=False)
+    _pieces: Pieces | None = dc_field(default=None, repr=False)
 
     @property
     def html(self) -> str:
         if self._html is None:
+            if self.build is None:
+                raise TypeError("a document in pieces has no single HTML")
             self._html = self.build()
         return self._html
+
+    @property
+    def pieces(self) -> Pieces | None:
+        if self._pieces is None and self.build_pieces is not None:
+            self._pieces = self.build_pieces()
+        return self._pieces
+
+    def prepare(self) -> None:
+        """Make the HTML now (inside the request: templates need the locale and the app)."""
+        if self.build_pieces is not None:
+            _ = self.pieces
+        else:
+            _ = self.html
 
     @property
     def content_key(self) -> str:
@@ -185,22 +218,51 @@ def _framework_from_content(strategy: Strategy, content: dict, blocks: frozenset
                             as_of: datetime, state_label: str, *, kind: str, subject: str = "") -> Document:
     paper = paper if paper in PAPER_SIZES else "a3"
     head = content.get("strategy") or strategy_header(strategy)
+    rows, missing, parts = content.get("fields", []), content.get("fields_without_approval", []), \
+        _table_parts(blocks)
 
-    def build() -> str:
-        return render_template(
-            "pdf/framework.html",
-            **_common(head, blocks, as_of),
-            rows=content.get("fields", []),
-            missing=content.get("fields_without_approval", []),
-            parts=_table_parts(blocks),
-            paper=paper,
-            state_label=state_label,
-        )
+    def build_pieces() -> Pieces:
+        common = {**_common(head, blocks, as_of), "paper": paper, "state_label": state_label,
+                  "margins": {"doc": head.get("framework_title") or _("Handlungsrahmen"),
+                              "strategy_line": f"{head.get('title', '')} · {state_label}"}}
+        bodies = []
+        for part_no, part in enumerate(parts, start=1):
+            runs = _runs_of_rows(rows, part, current_app.config.get("PDF_PIECE_TEXT_BUDGET", PIECE_TEXT_BUDGET))
+            for index, run in enumerate(runs):
+                bodies.append(render_template("pdf/framework_part.html", **common, part=part, part_no=part_no,
+                                              rows=run, continued=index > 0,
+                                              missing=missing if index == len(runs) - 1 else []))
+
+        def front(toc_pages: dict[str, int]) -> str:
+            return render_template("pdf/framework.html", **{**common, "margins": {**common["margins"], "cover": True}},
+                                   rows=rows, missing=missing, parts=parts, toc_pages=toc_pages)
+
+        return Pieces(front, bodies, lambda total: render_template("pdf/page_numbers.html", **common, total=total))
 
     stem = "Fassung" if kind == "edition" else "Handlungsrahmen"
     filename = f"{stem}-{strategy.slug}-{as_of:%Y-%m-%d}-{paper.upper()}.pdf"
     inputs = {"content": content, "blocks": sorted(blocks), "paper": paper, "as_of": as_of, "state": state_label}
-    return Document(f"{kind}-{paper}", strategy.id, subject, filename, build, inputs)
+    return Document(f"{kind}-{paper}", strategy.id, subject, filename, inputs=inputs, build_pieces=build_pieces)
+
+
+# One piece holds at most this much row text (characters) of one part: enough for Dortmund's 13 fields in
+# one piece per part, while a 130-field framework is laid out a run at a time, so no renderer process
+# holds more than one piece's layout (peak memory stays flat however long the framework gets).
+PIECE_TEXT_BUDGET = 100_000
+
+
+def _runs_of_rows(rows: list[dict], part: list[Phase], budget: int) -> list[list[dict]]:
+    keys = [column.key for phase in part for column in phase.columns]
+    runs: list[list[dict]] = [[]]
+    size = 0
+    for row in rows:
+        weight = sum(len(json.dumps(row.get(key) or "", default=str)) for key in keys) + len(row.get("goal_text") or "")
+        if runs[-1] and size + weight > budget:
+            runs.append([])
+            size = 0
+        runs[-1].append(row)
+        size += weight
+    return runs
 
 
 def field_document(user, field: Field) -> Document:
@@ -266,9 +328,40 @@ def _format_date(value: date | datetime) -> str:
 
 # --- rendering once per content version ----------------------------------------------------------
 
-def render_job(document: Document) -> pdf.RenderJob:
-    return pdf.RenderJob(document.html, {STYLESHEET: _stylesheet()},
-                         current_app.config.get("PDF_VARIANT", pdf.PDF_VARIANT))
+def render_job(html: str, *, tagged: bool = True) -> pdf.RenderJob:
+    variant = current_app.config.get("PDF_VARIANT", pdf.PDF_VARIANT) if tagged else None
+    return pdf.RenderJob(html, {STYLESHEET: _stylesheet()}, variant)
+
+
+def render(document: Document) -> pdf.RenderResult:
+    """Render a document now, within the configured time and memory limits."""
+    renderer, timeout = _renderer(), current_app.config.get("PDF_RENDER_TIMEOUT", pdf.DEFAULT_TIMEOUT)
+    pieces = document.pieces
+    if pieces is None:
+        return renderer.render(render_job(document.html), timeout)
+    deadline = time.monotonic() + timeout
+
+    def left() -> float:
+        return max(0.1, deadline - time.monotonic())
+
+    # The front goes first: it is short, and its length must be known before the contents can be numbered.
+    draft, *bodies = renderer.render_many([render_job(pieces.front({}))] + [render_job(h) for h in pieces.bodies],
+                                          left())
+    toc_pages: dict[str, int] = {}
+    offset = draft.page_count
+    for body in bodies:
+        for anchor, page in body.anchors.items():
+            toc_pages.setdefault(anchor, offset + page)
+        offset += body.page_count
+    front, numbers = renderer.render_many([render_job(pieces.front(toc_pages)),
+                                           render_job(pieces.page_numbers(offset), tagged=False)], left())
+    if front.page_count != draft.page_count:  # cannot happen with fixed-width page numbers; never print wrong ones
+        raise pdf.RenderError("the contents changed length once numbered")
+    joined = renderer.assemble(pdf.AssembleJob([front.pdf] + [body.pdf for body in bodies], numbers.pdf), left())
+    pieces_cpu = sum(r.cpu_seconds for r in (draft, *bodies, front, numbers))
+    return pdf.RenderResult(joined.pdf, joined.page_count, timeout - deadline + time.monotonic(),
+                            pieces_cpu + joined.cpu_seconds,
+                            max(r.peak_rss_mb for r in (draft, *bodies, front, numbers, joined)))
 
 
 def _renderer() -> pdf.RendererPool:
@@ -295,8 +388,7 @@ def export(document: Document) -> Export:
         )
         db.session.commit()
         return Export(hit.pdf, document.filename, True, hit.page_count)
-    result = _renderer().render(render_job(document), current_app.config.get("PDF_RENDER_TIMEOUT",
-                                                                                  pdf.DEFAULT_TIMEOUT))
+    result = render(document)
     _store(document, result)
     return Export(result.pdf, document.filename, False, result.page_count)
 
