@@ -157,17 +157,15 @@ def test_long_row_continues_with_repeated_header_field_name_and_page_numbers(cli
         assert "1. Zugang zu Arbeit" in text  # the field is named again on continuation pages
 
 
-def struct_pages(element, document: PdfReader, found: set[int]) -> set[int]:
-    """The pages the structure elements under `element` mark content on."""
+def struct_elements(element):
+    """The structure elements under `element`, itself included."""
     element = element.get_object()
-    if "/Pg" in element:
-        found.add(document.get_page_number(element["/Pg"].get_object()))
+    yield element
     kids = element.get("/K")
     for kid in (kids if isinstance(kids, list) else [kids]):
         if kid is not None and hasattr(kid, "get_object") and isinstance(kid.get_object(), dict) \
-                and kid.get_object().get("/Type") != "/OBJR":
-            struct_pages(kid, document, found)
-    return found
+                and kid.get_object().get("/Type") not in ("/OBJR", "/MCR"):
+            yield from struct_elements(kid)
 
 
 def test_framework_rendered_in_pieces_reads_as_one_document(app, client, auth, make):
@@ -207,7 +205,10 @@ def test_framework_rendered_in_pieces_reads_as_one_document(app, client, auth, m
     assert sum("(Fortsetzung)" in t for t in titles) == 4  # fields 2 and 3 continue each part
     tree = document.trailer["/Root"]["/StructTreeRoot"]
     assert len(tree["/K"]) == 1 and tree["/K"][0].get_object()["/S"] == "/Document"
-    assert struct_pages(tree["/K"][0], document, set()) == set(range(total))
+    elements = list(struct_elements(tree["/K"][0]))
+    assert {document.get_page_number(e["/Pg"].get_object()) for e in elements if "/Pg" in e} == set(range(total))
+    # table headers say what they label: their column (table head) or their row (the field's name)
+    assert {e["/A"]["/Scope"] for e in elements if e["/S"] == "/TH"} == {"/Column", "/Row"}
     keys = [page["/StructParents"] for page in document.pages]
     assert keys == list(range(total))
     nums = tree["/ParentTree"]["/Nums"]

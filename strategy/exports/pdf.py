@@ -134,8 +134,6 @@ def assemble_in_this_process(job: AssembleJob) -> RenderResult:
     import pikepdf
 
     started, cpu_started = time.perf_counter(), time.process_time()
-    sources = [pikepdf.Pdf.open(io.BytesIO(part)) for part in job.parts]
-    first = sources[0]
     merged = pikepdf.Pdf.new()
 
     def copy(source, value):
@@ -144,19 +142,22 @@ def assemble_in_this_process(job: AssembleJob) -> RenderResult:
             return merged.copy_foreign(value if value.is_indirect else source.make_indirect(value))
         return value
 
-    for key in ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata"):
-        if key in first.Root:
-            merged.Root[key] = copy(first, first.Root[key])
-    for key, value in first.docinfo.items():
-        merged.docinfo[key] = copy(first, value)
-
     document_element = merged.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem,
                                                                S=pikepdf.Name.Document, K=pikepdf.Array()))
     parent_nums = pikepdf.Array()
     annotation_entries: list = []
     destinations: dict[str, pikepdf.Object] = {}
     outline_items: list = []
-    for source in sources:
+    version = "1.4"
+    for number, part in enumerate(job.parts):
+        source = pikepdf.Pdf.open(io.BytesIO(part))  # one at a time: see the end of the loop
+        version = max(version, source.pdf_version)
+        if number == 0:  # the first part gives the document's catalogue entries and metadata
+            for key in ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata"):
+                if key in source.Root:
+                    merged.Root[key] = copy(source, source.Root[key])
+            for key, value in source.docinfo.items():
+                merged.docinfo[key] = copy(source, value)
         page_offset = len(merged.pages)
         with warnings.catch_warnings():  # named destinations are carried over below, not by extend()
             warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
@@ -177,6 +178,7 @@ def assemble_in_this_process(job: AssembleJob) -> RenderResult:
                 copied = merged.copy_foreign(kid)
                 copied.P = document_element
                 document_element.K.append(copied)
+                _scope_table_headers(copied)
             for source_page, page in zip(source.pages, merged.pages[page_offset:], strict=True):
                 key = source_page.obj.get("/StructParents")
                 if key is not None:
@@ -191,6 +193,13 @@ def assemble_in_this_process(job: AssembleJob) -> RenderResult:
                 destinations[str(name)] = copy(source, destination)  # later parts win: see stub anchors
         with source.open_outline() as outline:
             outline_items += [_copy_outline_item(copy, source, item) for item in outline.root]
+        # Copied streams still read their data from the source; give them their own bytes and let the
+        # source go, so the process holds one source at a time (peak memory stays flat for long documents).
+        owned = [page.obj for page in merged.pages[page_offset:]]
+        if number == 0 and "/Metadata" in merged.Root:
+            owned.append(merged.Root.Metadata)
+        _own_stream_data(owned)
+        source.close()
 
     tree_root = merged.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot,
                                                         K=pikepdf.Array([document_element])))
@@ -215,10 +224,50 @@ def assemble_in_this_process(job: AssembleJob) -> RenderResult:
     if job.page_numbers:
         _stamp(merged, pikepdf.Pdf.open(io.BytesIO(job.page_numbers)))
     out = io.BytesIO()
-    merged.save(out, min_version=max(s.pdf_version for s in sources), deterministic_id=True)
+    merged.save(out, min_version=version, deterministic_id=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return RenderResult(out.getvalue(), len(merged.pages), time.perf_counter() - started,
                         time.process_time() - cpu_started, peak)
+
+
+def _own_stream_data(objects) -> None:
+    import pikepdf
+
+    seen: set[tuple[int, int]] = set()
+    stack = list(objects)
+    while stack:
+        node = stack.pop()
+        if node.is_indirect:
+            if node.objgen in seen:
+                continue
+            seen.add(node.objgen)
+        if isinstance(node, pikepdf.Stream):
+            node.write(node.read_raw_bytes(), filter=node.get("/Filter"), decode_parms=node.get("/DecodeParms"),
+                       type_check=False)
+        if isinstance(node, pikepdf.Dictionary | pikepdf.Stream):
+            stack += [value for key, value in node.items() if key not in ("/Parent", "/P", "/Pg")
+                      and isinstance(value, pikepdf.Dictionary | pikepdf.Array | pikepdf.Stream)]
+        elif isinstance(node, pikepdf.Array):
+            stack += [value for value in node if isinstance(value, pikepdf.Dictionary | pikepdf.Array | pikepdf.Stream)]
+
+
+def _scope_table_headers(element) -> None:
+    """Give every table header cell its /Scope (WeasyPrint tags TH without it, so assistive technology
+    cannot tell which cells a header labels): a header in the table head labels its column, one in the
+    body its row, the way every table in these documents is built (scope="col" / scope="row")."""
+    import pikepdf
+
+    stack = [(element, False)]
+    while stack:
+        node, in_head = stack.pop()
+        role = node.get("/S")
+        if role == "/TH":
+            node.A = pikepdf.Dictionary(O=pikepdf.Name.Table,
+                                        Scope=pikepdf.Name.Column if in_head else pikepdf.Name.Row)
+        kids = node.get("/K")
+        for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
+            if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") not in ("/OBJR", "/MCR"):
+                stack.append((kid, in_head or role == "/THead"))
 
 
 def _copy_outline_item(copy, source, item):
