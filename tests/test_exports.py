@@ -220,6 +220,16 @@ def test_framework_rendered_in_pieces_reads_as_one_document(app, client, auth, m
         assert b"/Artifact <</Type /Pagination>> BDC" in page.get_contents().get_data()
 
 
+def test_untagged_framework_joins_without_a_structure_tree(app, client, auth, demo):
+    app.config["PDF_VARIANT"] = None  # an operator's choice for speed; tagged is the default
+    auth.login("lenkung@demo.dortmund.example", "Demo-Zugang-2026")
+    document = reader(client.get(f"{DEMO}/handlungsrahmen.pdf"))
+    assert "/StructTreeRoot" not in document.trailer["/Root"]
+    total = len(document.pages)
+    assert f"Seite {total} von {total}" in document.pages[-1].extract_text()
+    assert document.get_destination_page_number(document.named_destinations["hf-1-1"]) == 2
+
+
 def test_a4_option_gives_landscape_a4_pages(client, auth, demo):
     auth.login("lenkung@demo.dortmund.example", "Demo-Zugang-2026")
     page = reader(client.get(f"{DEMO}/handlungsrahmen.pdf?format=a4")).pages[0]

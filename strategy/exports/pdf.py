@@ -201,19 +201,20 @@ def assemble_in_this_process(job: AssembleJob) -> RenderResult:
         _own_stream_data(owned)
         source.close()
 
-    tree_root = merged.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot,
-                                                        K=pikepdf.Array([document_element])))
-    document_element.P = tree_root
-    # Annotations (link OBJRs) get keys after every page; each annotation points back with /StructParent.
-    for element in annotation_entries:
-        key = len(parent_nums) // 2
-        parent_nums.extend([key, element])
-        for kid in (element.K if isinstance(element.get("/K"), pikepdf.Array) else [element.get("/K")]):
-            if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR":
-                kid.Obj.StructParent = key
-    tree_root.ParentTree = merged.make_indirect(pikepdf.Dictionary(Nums=parent_nums))
-    tree_root.ParentTreeNextKey = len(parent_nums) // 2
-    merged.Root.StructTreeRoot = tree_root
+    if len(document_element.K):  # tagged pieces (untagged ones, PDF_VARIANT = None, get no tree)
+        tree_root = merged.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot,
+                                                            K=pikepdf.Array([document_element])))
+        document_element.P = tree_root
+        # Annotations (link OBJRs) get keys after every page; each points back with /StructParent.
+        for element in annotation_entries:
+            key = len(parent_nums) // 2
+            parent_nums.extend([key, element])
+            for kid in (element.K if isinstance(element.get("/K"), pikepdf.Array) else [element.get("/K")]):
+                if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR":
+                    kid.Obj.StructParent = key
+        tree_root.ParentTree = merged.make_indirect(pikepdf.Dictionary(Nums=parent_nums))
+        tree_root.ParentTreeNextKey = len(parent_nums) // 2
+        merged.Root.StructTreeRoot = tree_root
     if destinations:
         merged.Root.Names = pikepdf.Dictionary(Dests=merged.make_indirect(pikepdf.Dictionary(
             Names=pikepdf.Array([item for name in sorted(destinations)
