@@ -11,9 +11,14 @@ Limits
     limit (RLIMIT_AS) and a lower CPU priority; the caller waits at most `timeout` seconds, then the worker
     is killed and replaced. A huge document therefore costs one worker, never the web process, and the
     web process's threads keep serving pages while a PDF renders.
+    Joining rendered pieces (AssembleJob) runs in a worker too.
     Workers start through multiprocessing's forkserver, which imports the parent's main module again in
     the worker: scripts that render PDFs need the usual `if __name__ == "__main__":` guard (gunicorn,
     flask and pytest have it).
+Pieces
+    WeasyPrint lays a document out on one core and holds all of it in memory. A long document is therefore
+    rendered as pieces side by side (see strategy.exports.services.render) and joined here with pikepdf:
+    one structure tree, the pieces' links, destinations and bookmarks, and page numbers stamped on last.
 """
 from __future__ import annotations
 
