@@ -208,6 +208,7 @@ def main() -> None:
     parser.add_argument("--skip-130", action="store_true")
     parser.add_argument("--cached-only", action="store_true", help="only the cached-export figure")
     parser.add_argument("--status-only", action="store_true", help="only the status page p95 during exports")
+    parser.add_argument("--memory-only", action="store_true", help="only the peak memory figures")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="pdf-bench-"))
@@ -252,6 +253,24 @@ def main() -> None:
             pdf.pool(workers, memory_mb).warm_up()
             time.sleep(2)
 
+        def peak_memory() -> None:
+            """The largest resident size any renderer or assembler process reached, from fresh processes."""
+            fresh_renderers()
+            result = render(document("framework"))
+            print(f"peak memory of one render (13 fields): {result.peak_rss_mb:.0f} MB")
+            if not args.skip_130:
+                big_strategy, big_user = build_strategy(db, models, 130, seed=11)
+                big = document("framework", strategy=big_strategy, user=big_user)
+                app.config["PDF_RENDER_TIMEOUT"] = 4 * LIMIT
+                fresh_renderers()
+                result = render(big)
+                print(f"peak memory of one render (130 fields, {result.page_count} pages, "
+                      f"{len(big.pieces.bodies)} pieces, {len(result.pdf) / 1e6:.1f} MB file): "
+                      f"{result.peak_rss_mb:.0f} MB ({timing([result])})")
+
+        if args.memory_only:
+            peak_memory()
+            return
         if args.cached_only:
             cached_export(app, strategy, user, args.runs)
             return
@@ -283,20 +302,7 @@ def main() -> None:
 
         cached_export(app, strategy, user, args.runs)
 
-        # Peak memory: the largest resident size any renderer process reached, from fresh processes.
-        fresh_renderers()
-        result = render(framework)
-        print(f"peak memory of one render (13 fields): {result.peak_rss_mb:.0f} MB")
-        if not args.skip_130:
-            big_strategy, big_user = build_strategy(db, models, 130, seed=11)
-            big = document("framework", strategy=big_strategy, user=big_user)
-            app.config["PDF_RENDER_TIMEOUT"] = 4 * LIMIT
-            fresh_renderers(memory_mb=4000)
-            result = render(big, memory_mb=4000)
-            print(f"peak memory of one render (130 fields, {result.page_count} pages, "
-                  f"{len(big.pieces.bodies)} pieces): "
-                  f"{result.peak_rss_mb:.0f} MB ({timing([result])})")
-
+        peak_memory()
         status_p95(app, strategy, user, folder)
         pdf.close_pools()
 

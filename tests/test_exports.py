@@ -4,6 +4,7 @@ and poppler."""
 from __future__ import annotations
 
 import io
+import multiprocessing
 import re
 import subprocess
 import threading
@@ -518,6 +519,24 @@ def test_a_document_over_the_memory_limit_fails_without_harming_the_web_process(
     finally:
         renderer.close()
 
+
+
+def test_pieces_are_joined_in_a_process_of_its_own_that_ends_afterwards():
+    """Joining holds every piece at once; that memory must not stay behind in a long-lived renderer."""
+    renderer = pdf.RendererPool(size=1)
+    try:
+        parts = [renderer.render(pdf.RenderJob(f"<!doctype html><html lang=de><title>t</title><p>Teil {n}</p>"),
+                                 timeout=60).pdf for n in (1, 2)]
+        renderers = {child.pid for child in multiprocessing.active_children() if child.name == "pdf-renderer"}
+        assert renderers
+        joined = renderer.assemble(pdf.AssembleJob(parts), timeout=60)
+        assert [child.pid for child in multiprocessing.active_children() if child.name == "pdf-assembler"] == []
+        assert {child.pid for child in multiprocessing.active_children() if child.name == "pdf-renderer"} == renderers
+        document = PdfReader(io.BytesIO(joined.pdf))
+        assert [page.extract_text().strip() for page in document.pages] == ["Teil 1", "Teil 2"]
+        assert b"/ObjStm" in joined.pdf  # the joined structure tree is stored compressed
+    finally:
+        renderer.close()
 
 # --- cache ---------------------------------------------------------------------------------------
 
