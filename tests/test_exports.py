@@ -6,16 +6,20 @@ from __future__ import annotations
 import io
 import multiprocessing
 import re
+import runpy
 import subprocess
 import threading
+import time
 from datetime import date
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from types import SimpleNamespace
 
 import pytest
 from pypdf import PdfReader
 
+from strategy import PROJECT_ROOT
 from strategy.comparison import current_approved_content
-from strategy.exports import pdf
+from strategy.exports import pdf, services
 from strategy.extensions import db
 from strategy.models import (
     Edition,
@@ -537,6 +541,32 @@ def test_pieces_are_joined_in_a_process_of_its_own_that_ends_afterwards():
         assert b"/ObjStm" in joined.pdf  # the joined structure tree is stored compressed
     finally:
         renderer.close()
+
+
+def renderer_pids() -> set[int]:
+    return {child.pid for child in multiprocessing.active_children() if child.name == "pdf-renderer"}
+
+
+def test_a_gunicorn_worker_starts_its_renderers_before_the_first_export(app):
+    app.config.update(PDF_RENDER_WORKERS=1, PDF_RENDER_MEMORY_MB=1999)  # a pool no other test uses
+    before = renderer_pids()
+    hooks = runpy.run_path(str(PROJECT_ROOT / "gunicorn.conf.py"))
+    try:
+        hooks["post_worker_init"](SimpleNamespace(wsgi=app))  # what gunicorn hands the hook: its worker
+        started = set()
+        for _ in range(600):
+            started = renderer_pids() - before
+            if started:
+                break
+            time.sleep(0.1)
+        assert len(started) == 1
+        result = pdf.pool(1, 1999).render(pdf.RenderJob("<!doctype html><html lang=de><title>t</title><p>x</p>"))
+        assert result.page_count == 1
+        assert renderer_pids() - before == started  # the export used the renderer started ahead
+    finally:
+        pdf.pool(1, 1999).close()
+    app.config["PDF_WARM_UP"] = False
+    assert services.start_renderers(app) is None
 
 # --- cache ---------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -364,10 +365,28 @@ def render(document: Document) -> pdf.RenderResult:
                             max(r.peak_rss_mb for r in (draft, *bodies, front, numbers, joined)))
 
 
-def _renderer() -> pdf.RendererPool:
-    config = current_app.config
+def _renderer(config=None) -> pdf.RendererPool:
+    config = current_app.config if config is None else config
     return pdf.pool(config.get("PDF_RENDER_WORKERS", pdf.DEFAULT_WORKERS),
                     config.get("PDF_RENDER_MEMORY_MB", pdf.DEFAULT_MEMORY_MB))
+
+
+def start_renderers(app) -> threading.Thread | None:
+    """Start this process's renderers in the background (gunicorn.conf.py calls it as a worker starts):
+    otherwise the first export after a restart waits several seconds for the fork server and the renderers
+    to load WeasyPrint, fonts and Pango. `PDF_WARM_UP = False` leaves them to the first export."""
+    if not app.config.get("PDF_WARM_UP", True):
+        return None
+
+    def warm() -> None:
+        try:
+            _renderer(app.config).warm_up()
+        except Exception:  # the first export starts them again and reports what is wrong
+            app.logger.exception("starting the PDF renderers failed")
+
+    thread = threading.Thread(target=warm, name="pdf-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def cached(document: Document) -> ExportCache | None:
