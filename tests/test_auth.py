@@ -584,6 +584,52 @@ def test_set_password_tokens_never_reach_the_request_log(app, make):
     assert link_token(link) not in record.getMessage() and "token=[…]" in record.getMessage()
 
 
+
+def test_set_password_tokens_never_reach_gunicorns_access_log(app, tmp_path):
+    """The real server with the deployment's settings (gunicorn.conf.py) and an access log switched on."""
+    import http.client
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from strategy import PROJECT_ROOT
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "access.log"
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "test",
+           "STRATEGY_INSTANCE_PATH": str(tmp_path)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
+         "--access-logfile", str(log), "--access-logformat",
+         '%(h)s "%(r)s" %(s)s "%(f)s" %(U)s?%(q)s', "wsgi:app"],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        path = "/passwort-setzen?token=geheim-123"
+        for _ in range(300):
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection.request("GET", path, headers={"Referer": f"http://127.0.0.1:{port}{path}"})
+                assert connection.getresponse().status == 410  # an unknown token: answered, and logged
+                connection.close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        for _ in range(50):
+            if log.exists() and log.read_text():
+                break
+            time.sleep(0.1)
+        line = log.read_text()
+    finally:
+        server.terminate()
+        errors = server.communicate(timeout=30)[1].decode()
+    assert "/passwort-setzen?token=[…]" in line and "410" in line
+    assert "geheim-123" not in line
+    assert "Logging error" not in errors
+
 # --- two-factor login -----------------------------------------------------------------------------
 
 def enable_two_factor(client, clock) -> str:

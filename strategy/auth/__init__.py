@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 
 from flask import Blueprint, Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -19,11 +20,23 @@ class RedactSecretLinks(logging.Filter):
     """Request log lines must not contain set-password tokens (they are in the link's query string)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.args = tuple(_SECRET_PATH.sub(r"\1[…]", a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.args, Mapping):
+            # gunicorn's access log formats named atoms from its own mapping (which answers "-" for any
+            # atom it lacks): change the values in place, keep the mapping.
+            for key, value in list(record.args.items()):
+                if isinstance(value, str):
+                    record.args[key] = _redact(value)  # type: ignore[index]
+            if str(record.args.get("U", "")).endswith("/passwort-setzen"):  # the query string on its own
+                record.args["q"] = "token=[…]"  # type: ignore[index]
+        elif record.args:
+            record.args = tuple(_redact(a) if isinstance(a, str) else a for a in record.args)
         if isinstance(record.msg, str):
-            record.msg = _SECRET_PATH.sub(r"\1[…]", record.msg)
+            record.msg = _redact(record.msg)
         return True
+
+
+def _redact(text: str) -> str:
+    return _SECRET_PATH.sub(r"\1[…]", text)
 
 
 def init_app(app: Flask) -> None:
