@@ -4,20 +4,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from strategy.demo import DEMO_PASSWORD
+from tests.support.browser import log_in
 from tests.test_status_browser import assert_accessible
 
 pytestmark = pytest.mark.browser
 
 FIELD = "/strategien/dortmund-neuzuwanderung/handlungsfelder/{}"
-
-
-def log_in(page, base: str, email: str) -> None:
-    page.goto(base + "/anmelden")
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort", exact=True).fill(DEMO_PASSWORD)
-    page.locator("main").get_by_role("button", name="Anmelden").click()
-    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
 
 
 def vision_cell(page):

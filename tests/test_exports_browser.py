@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from strategy import PROJECT_ROOT
-from strategy.demo import DEMO_PASSWORD
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -22,14 +22,6 @@ GOALS = json.loads((PROJECT_ROOT / "strategy" / "demo_data" / "zielsystem-dortmu
 
 def squash(text: str) -> str:
     return re.sub(r"[\s\-‐­]+", "", text)
-
-
-def login(page, server, email: str) -> None:
-    page.goto(server.url + "/anmelden")
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort", exact=True).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
 
 
 def open_pdf(page, link_name: str) -> bytes:
@@ -58,7 +50,7 @@ def assert_renders(pdf: bytes, page_number: int, tmp_path) -> None:
 
 
 def test_steering_opens_the_framework_and_a_dossier_from_the_pages(live_server, page, tmp_path):
-    login(page, live_server, "lenkung@demo.dortmund.example")
+    log_in(page, live_server.url, "lenkung@demo.dortmund.example")
     page.goto(live_server.url + OVERVIEW)
     framework_pdf = open_pdf(page, "A3 quer (PDF)")
     framework = PdfReader(io.BytesIO(framework_pdf))
@@ -83,7 +75,7 @@ def test_steering_opens_the_framework_and_a_dossier_from_the_pages(live_server, 
 
 
 def test_a_partner_opens_the_framework_in_its_approved_state(live_server, page):
-    login(page, live_server, "partner@demo.dortmund.example")
+    log_in(page, live_server.url, "partner@demo.dortmund.example")
     page.goto(live_server.url + OVERVIEW)
     framework = PdfReader(io.BytesIO(open_pdf(page, "A3 quer (PDF)")))
     text = "\n".join(p.extract_text() for p in framework.pages)

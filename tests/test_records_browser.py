@@ -7,8 +7,9 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from strategy.demo import DEMO_PASSWORD, DEMO_SLUG
+from strategy.demo import DEMO_SLUG
 from strategy.records.services import add_months
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,20 +20,12 @@ def field_path(number: int) -> str:
     return f"/strategien/{DEMO_SLUG}/handlungsfelder/{number}"
 
 
-def log_in(page: Page, base: str, who: str) -> None:
-    page.goto(base + "/anmelden")
-    page.get_by_label("E-Mail-Adresse").fill(f"{who}@demo.dortmund.example")
-    page.get_by_label("Passwort").fill(DEMO_PASSWORD)
-    page.locator("main").get_by_role("button", name="Anmelden").click()
-    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
-
-
 def field_card(page: Page, number: int):
     return page.locator(".field-card", has=page.locator(f"#field-{number}-title"))
 
 
 def test_coordinator_adds_an_overdue_step_and_sees_it_marked_on_the_overview(live_server, page):
-    log_in(page, live_server.url, "hf11")
+    log_in(page, live_server.url, "hf11@demo.dortmund.example")
     page.goto(live_server.url + field_path(11))
     page.locator("#schritt-neu > summary").click()
     page.locator("#schritt-neu-description").fill("Arbeitgeberfrühstück mit der IHK organisieren")
@@ -54,7 +47,7 @@ def test_coordinator_adds_an_overdue_step_and_sees_it_marked_on_the_overview(liv
 
 
 def test_coordinator_adds_funding_that_ends_in_six_months_and_sees_verstetigung_offen(live_server, page):
-    log_in(page, live_server.url, "hf11")
+    log_in(page, live_server.url, "hf11@demo.dortmund.example")
     page.goto(live_server.url + field_path(11))
     page.locator("#finanzierung-neu > summary").click()
     form = page.locator("#finanzierung-neu")
@@ -81,7 +74,7 @@ def test_coordinator_adds_funding_that_ends_in_six_months_and_sees_verstetigung_
 
 
 def test_an_invalid_period_is_refused_next_to_the_field_and_the_input_stays(live_server, page):
-    log_in(page, live_server.url, "hf11")
+    log_in(page, live_server.url, "hf11@demo.dortmund.example")
     page.goto(live_server.url + field_path(9))
     page.locator("#finanzierung-neu > summary").click()
     form = page.locator("#finanzierung-neu")
@@ -99,7 +92,7 @@ def test_an_invalid_period_is_refused_next_to_the_field_and_the_input_stays(live
 
 
 def test_coordinator_adds_an_indicator_value_and_the_chart_changes(live_server, page):
-    log_in(page, live_server.url, "hf11")
+    log_in(page, live_server.url, "hf11@demo.dortmund.example")
     page.goto(live_server.url + field_path(11))
     key = page.locator("details.indicator", has=page.locator(".badge--key"))
     chart = key.locator("svg.chart--indicator")
@@ -135,7 +128,7 @@ def test_without_javascript_a_coordinator_adds_and_closes_a_step(live_server, br
     page = context.new_page()
     page.set_default_timeout(15_000)
     try:
-        log_in(page, live_server.url, "hf4")
+        log_in(page, live_server.url, "hf4@demo.dortmund.example")
         page.goto(live_server.url + field_path(4))
         page.locator("#schritt-neu > summary").click()
         page.locator("#schritt-neu-person_name").fill("Güntürk (MIA-DO-KI)")
@@ -162,7 +155,7 @@ def test_without_javascript_a_coordinator_adds_and_closes_a_step(live_server, br
 
 
 def test_steering_filters_the_open_steps_by_field_and_due_window(live_server, page):
-    log_in(page, live_server.url, "lenkung")
+    log_in(page, live_server.url, "lenkung@demo.dortmund.example")
     page.goto(live_server.url + OVERVIEW)
     page.get_by_role("link", name="Offene Schritte aller Handlungsfelder").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Offene Schritte aller Handlungsfelder")
@@ -180,7 +173,7 @@ def test_steering_filters_the_open_steps_by_field_and_due_window(live_server, pa
 
 
 def test_two_coordinators_edit_the_same_step_and_the_second_sees_the_conflict(live_server, browser, page):
-    log_in(page, live_server.url, "hf11")
+    log_in(page, live_server.url, "hf11@demo.dortmund.example")
     page.goto(live_server.url + field_path(11))
     page.locator("#schritt-neu > summary").click()
     page.locator("#schritt-neu-description").fill("Kooperationsvertrag mit Träger schließen")
@@ -191,7 +184,7 @@ def test_two_coordinators_edit_the_same_step_and_the_second_sees_the_conflict(li
     second = other.new_page()
     second.set_default_timeout(15_000)
     try:
-        log_in(second, live_server.url, "hf11")
+        log_in(second, live_server.url, "hf11@demo.dortmund.example")
         second.goto(live_server.url + field_path(11))
         for tab in (page, second):
             tab.locator("#schritte .record summary", has_text="Bearbeiten").click()
@@ -217,7 +210,7 @@ def test_two_coordinators_edit_the_same_step_and_the_second_sees_the_conflict(li
 
 
 def test_moving_a_step_keeps_the_keyboard_on_the_same_button(live_server, page):
-    log_in(page, live_server.url, "hf4")
+    log_in(page, live_server.url, "hf4@demo.dortmund.example")
     page.goto(live_server.url + field_path(4))
     first = page.locator("#schritte .record").first.locator(".record__title").inner_text()
     page.locator("#schritte .record").first.get_by_role("button", name=re.compile("^Nach unten")).click()

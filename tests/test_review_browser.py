@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from strategy.demo import DEMO_PASSWORD
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,14 +19,6 @@ def shot(page, name: str) -> None:
     if SCREENSHOTS:
         os.makedirs(SCREENSHOTS, exist_ok=True)
         page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)
-
-
-def login(page, server, email: str) -> None:
-    page.goto(server.url + "/anmelden")
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort", exact=True).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
 
 
 def logout(page) -> None:
@@ -46,7 +38,7 @@ def test_submit_return_fix_resubmit_approve_edition_and_compare(live_server, pag
     vision_label = "Vision: Wo wollen wir in 10 Jahren stehen?"
 
     # The coordinator of field 4 changes the vision and submits the field.
-    login(page, server, "hf4@demo.dortmund.example")
+    log_in(page, server.url, "hf4@demo.dortmund.example")
     edit_column(page, server, vision_label, "Dortmund lebt Diversität. Alle reden mit.")
     panel = page.locator("#pruefung")
     expect(panel.locator(".badge--review-draft")).to_have_text("Entwurf")
@@ -56,7 +48,7 @@ def test_submit_return_fix_resubmit_approve_edition_and_compare(live_server, pag
     logout(page)
 
     # Steering sees what differs from the approved version and returns it with a comment.
-    login(page, server, "lenkung@demo.dortmund.example")
+    log_in(page, server.url, "lenkung@demo.dortmund.example")
     page.goto(server.url + FIELD4)
     vision = page.locator("section.cell", has=page.get_by_role("heading", name=vision_label))
     vision.get_by_text("geändert seit Freigabe").click()
@@ -73,7 +65,7 @@ def test_submit_return_fix_resubmit_approve_edition_and_compare(live_server, pag
     logout(page)
 
     # The coordinator answers, fixes the row, marks the comment done and resubmits.
-    login(page, server, "hf4@demo.dortmund.example")
+    log_in(page, server.url, "hf4@demo.dortmund.example")
     page.goto(server.url + FIELD4)
     thread = page.locator(".comment").first
     thread.get_by_text("Antworten").click()
@@ -89,7 +81,7 @@ def test_submit_return_fix_resubmit_approve_edition_and_compare(live_server, pag
     logout(page)
 
     # Steering approves and makes an edition.
-    login(page, server, "lenkung@demo.dortmund.example")
+    log_in(page, server.url, "lenkung@demo.dortmund.example")
     page.goto(server.url + FIELD4)
     shot(page, "02-field-resubmitted-with-thread")
     page.get_by_role("button", name="Freigeben").click()
@@ -110,11 +102,11 @@ def test_submit_return_fix_resubmit_approve_edition_and_compare(live_server, pag
     logout(page)
 
     # Later edits, approved: the comparison with the edition shows exactly those.
-    login(page, server, "hf4@demo.dortmund.example")
+    log_in(page, server.url, "hf4@demo.dortmund.example")
     edit_column(page, server, "Was fehlt?", "Mehr Dolmetschende in den Beratungsstellen.")
     page.get_by_role("button", name="Zur Prüfung einreichen").click()
     logout(page)
-    login(page, server, "lenkung@demo.dortmund.example")
+    log_in(page, server.url, "lenkung@demo.dortmund.example")
     page.goto(server.url + FIELD4)
     page.get_by_role("button", name="Freigeben").click()
     expect(page.locator("#pruefung .badge--review-approved")).to_be_visible()
@@ -134,7 +126,7 @@ def test_submit_return_fix_resubmit_approve_edition_and_compare(live_server, pag
     logout(page)
 
     # The partner reads the approved content, and nothing of the review.
-    login(page, server, "partner@demo.dortmund.example")
+    log_in(page, server.url, "partner@demo.dortmund.example")
     page.goto(server.url + FIELD4)
     expect(page.locator("#pruefung")).to_have_count(0)
     expect(page.get_by_text("Mehr Dolmetschende in den Beratungsstellen.")).to_be_visible()

@@ -6,8 +6,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from strategy.demo import DEMO_PASSWORD, DEMO_SLUG
+from strategy.demo import DEMO_SLUG
 from strategy.demo_partners import PARTNER_SLUG
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -27,14 +28,6 @@ def assert_accessible(page) -> None:
 def assert_fits_the_screen(page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"{page.url} scrolls sideways ({width}px)"
-
-
-def log_in(page, base: str, email: str) -> None:
-    page.goto(base + "/anmelden")
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort", exact=True).fill(DEMO_PASSWORD)
-    page.locator("main").get_by_role("button", name="Anmelden").click()
-    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
 
 
 def test_anonymous_visitor_reads_the_public_status_page_and_a_field(live_server, page):
