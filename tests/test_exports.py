@@ -291,6 +291,24 @@ def test_edition_renders_frozen_content_and_the_same_text_twice(app, client, aut
     assert again == text
 
 
+
+def test_the_framework_in_english_reads_english_throughout(client, auth, demo):
+    auth.login("lenkung@demo.dortmund.example", "Demo-Zugang-2026")
+    client.get("/sprache/en")
+    response = client.get(f"/strategien/{demo.slug}/handlungsrahmen.pdf")
+    assert response.status_code == 200
+    document = PdfReader(io.BytesIO(response.data))
+    total = len(document.pages)
+    text = pdf_text(document)
+    assert "Draft – as of" in text and "Contents" in text and "Part A" in text and "Part B" in text
+    assert f"Page 2 of {total}" in document.pages[1].extract_text()  # the stamped page numbers too
+    # (the demo's own content is German: only the document's labels must have changed)
+    assert not re.search(r"Seite \d+ von|Entwurf – Stand|^Inhalt$|Teil [AB]:", text, re.MULTILINE)
+    assert document.trailer["/Root"]["/Lang"] == "en"
+    client.get("/sprache/de")  # and back: the German export is another cache entry, not the English one
+    german = PdfReader(io.BytesIO(client.get(f"/strategien/{demo.slug}/handlungsrahmen.pdf").data))
+    assert f"Seite 2 von {len(german.pages)}" in german.pages[1].extract_text()
+
 # --- rendering to images -------------------------------------------------------------------------
 
 def test_a_page_of_every_document_renders_to_png(client, auth, demo, tmp_path):
