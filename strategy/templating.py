@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
+from babel.dates import format_date as babel_format_date
 from flask import Flask, current_app, request
-from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale, to_user_timezone
 from markupsafe import Markup
 
 from . import permissions
@@ -88,7 +90,19 @@ def _parse_date(value):
 
 
 def _date(value: date | datetime | str | None, fmt: str = "medium") -> str:
-    return format_date(_parse_date(value), fmt) if value else ""
+    """A calendar day in the reader's language; a datetime counts as the day it falls on in the app's time
+    zone. Memoised, since pages such as the status page repeat the same few dates many times."""
+    if not value:
+        return ""
+    day = _parse_date(value)
+    if isinstance(day, datetime):
+        day = to_user_timezone(day).date()
+    return _formatted_day(day, fmt, str(get_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _formatted_day(day: date, fmt: str, locale: str) -> str:
+    return babel_format_date(day, format=fmt, locale=locale)
 
 
 def _datetime(value: datetime | None, fmt: str = "medium") -> str:

@@ -1,11 +1,6 @@
 """Status pages for partners and the public: approved content only, per-block visibility, conditional GET."""
 from __future__ import annotations
 
-from datetime import date, datetime
-from functools import lru_cache
-from zoneinfo import ZoneInfo
-
-from babel.dates import format_date as babel_format_date
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -191,24 +186,6 @@ _KEY_LABELS = {
     "title": _l("Titel"), "goal_text": _l("Ziel"), "phase": _l("Phase"),
     "financing_items": _l("Finanzierung"), "indicators": _l("Kennzahlen"),
 }
-
-
-@lru_cache(maxsize=4096)
-def _formatted_day(day: date, locale: str) -> str:
-    return babel_format_date(day, format="medium", locale=locale)
-
-
-@bp.app_template_filter("day")
-def day(value) -> str:
-    """A calendar day in the reader's language; memoised, since status pages repeat the same few dates.
-    Datetimes are shown as the day they fall on in the app's time zone."""
-    if not value:
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
-    if isinstance(value, datetime):
-        value = value.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
-    return _formatted_day(value, str(get_locale()))
 
 
 @bp.context_processor
