@@ -7,6 +7,7 @@ rest of the app answers while exports render. Generates its own synthetic framew
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import os
 import random
@@ -18,11 +19,9 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -141,61 +140,35 @@ def timing(results) -> str:
 # --- LibreOffice: the same content as a spreadsheet, converted to PDF ------------------------------
 
 def write_xlsx(path: Path, rows: list[list[str]]) -> None:
-    """A minimal .xlsx (inline strings), enough for LibreOffice; no extra dependency."""
-    def col(i):
-        name = ""
-        i += 1
-        while i:
-            i, r = divmod(i - 1, 26)
-            name = chr(65 + r) + name
-        return name
-    # Set up as a city's sheet is: wrapped text at the top of each cell, columns of about 33 mm, A3
-    # landscape scaled to one page wide (the rows' heights are LibreOffice's own, fitted to the text).
-    sheet = ['<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-             'spreadsheetml/2006/main"><sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
-             f'<cols><col min="1" max="{len(rows[0])}" width="24" customWidth="1"/></cols><sheetData>']
-    for r, row in enumerate(rows, start=1):
-        sheet.append(f'<row r="{r}">')
-        for c, value in enumerate(row):
-            sheet.append(f'<c r="{col(c)}{r}" s="1" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t>'
-                         '</is></c>')
-        sheet.append("</row>")
-    sheet.append('</sheetData><pageSetup paperSize="8" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
-                 "</worksheet>")
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("[Content_Types].xml", '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.'
-                   'openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/'
-                   'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/'
-                   'xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-'
-                   'officedocument.spreadsheetml.styles+xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
-                   'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" '
-                   'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')
-        z.writestr("_rels/.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
-                   'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
-                   'openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
-                   '</Relationships>')
-        z.writestr("xl/workbook.xml", '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.'
-                   'openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/'
-                   'officeDocument/2006/relationships"><sheets><sheet name="Handlungsrahmen" sheetId="1" r:id="rId1"/>'
-                   '</sheets></workbook>')
-        z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="'
-                   'http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="'
-                   'http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="'
-                   'worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/'
-                   'officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>')
-        z.writestr("xl/styles.xml", '<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.'
-                   'openxmlformats.org/spreadsheetml/2006/main"><fonts count="1"><font><sz val="8"/><name val="'
-                   'Liberation Sans"/></font></fonts><fills count="1"><fill><patternFill patternType="none"/></fill>'
-                   '</fills><borders count="1"><border/></borders><cellStyleXfs count="1"><xf/></cellStyleXfs>'
-                   '<cellXfs count="2"><xf/><xf applyAlignment="1"><alignment wrapText="1" vertical="top"/></xf>'
-                   '</cellXfs></styleSheet>')
-        z.writestr("xl/worksheets/sheet1.xml", "".join(sheet))
+    """The sheet set up as a city's is: wrapped text at the top of each cell, columns of about 33 mm, A3
+    landscape scaled to one page wide (the rows' heights are left to LibreOffice)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Handlungsrahmen"
+    for row in rows:
+        sheet.append(row)
+    for cells in sheet.iter_rows():
+        for cell in cells:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.font = Font(name="Liberation Sans", size=8)
+    for column in range(1, len(rows[0]) + 1):
+        sheet.column_dimensions[sheet.cell(1, column).column_letter].width = 24
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A3
+    sheet.page_setup.orientation = sheet.ORIENTATION_LANDSCAPE
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    book.save(path)
 
 
 def libreoffice(strategy, words, runs: int) -> str:
     binary = shutil.which("libreoffice") or shutil.which("soffice")
     if not binary:
         return "not installed"
+    if importlib.util.find_spec("openpyxl") is None:
+        return "needs openpyxl to write the sheet: pip install -e '.[bench]'"
     work = Path(tempfile.mkdtemp(prefix="pdf-bench-lo-"))
     rows = [["Thema"] + list(TEXT_COLUMNS) + ["next_steps"]]
     for field in strategy.fields:
@@ -256,20 +229,19 @@ def main() -> None:
                 doc.prepare()  # build the HTML inside the request context
                 return doc
 
-        def render(doc, workers: int = pdf.DEFAULT_WORKERS, variant: str | None = pdf.PDF_VARIANT,
-                   memory_mb: int = pdf.DEFAULT_MEMORY_MB):
-            app.config.update(PDF_RENDER_WORKERS=workers, PDF_VARIANT=variant, PDF_RENDER_MEMORY_MB=memory_mb)
+        def render(doc, workers: int = pdf.DEFAULT_WORKERS, variant: str | None = pdf.PDF_VARIANT):
+            app.config.update(PDF_RENDER_WORKERS=workers, PDF_VARIANT=variant)
             with app.test_request_context():
-                pdf.pool(workers, memory_mb).warm_up()
+                pdf.pool(workers).warm_up()
                 started = time.perf_counter()
                 result = services.render(doc)
                 result.seconds = time.perf_counter() - started  # the whole export, pieces and joining
                 return result
 
-        def fresh_renderers(workers: int = pdf.DEFAULT_WORKERS, memory_mb: int = pdf.DEFAULT_MEMORY_MB) -> None:
+        def fresh_renderers() -> None:
             """New renderer processes, warmed up and idle (peak memory counts from here)."""
             pdf.close_pools()
-            pdf.pool(workers, memory_mb).warm_up()
+            pdf.pool().warm_up()
             time.sleep(2)
 
         def peak_memory() -> None:
