@@ -13,7 +13,8 @@ bp = Blueprint("auth", __name__)
 from . import routes  # noqa: E402,F401
 
 SECURE_COOKIE_NAME = "__Host-session"
-_SECRET_PATH = re.compile(r"(/passwort-setzen\?token=)[^\s&\"]+")
+# Any token in a query string: in the request line, the referrer, or gunicorn's query-string atom alone.
+_SECRET_QUERY = re.compile(r"(\btoken=)[^\s&\"]+")
 
 
 class RedactSecretLinks(logging.Filter):
@@ -26,8 +27,6 @@ class RedactSecretLinks(logging.Filter):
             for key, value in list(record.args.items()):
                 if isinstance(value, str):
                     record.args[key] = _redact(value)  # type: ignore[index]
-            if str(record.args.get("U", "")).endswith("/passwort-setzen"):  # the query string on its own
-                record.args["q"] = "token=[…]"  # type: ignore[index]
         elif record.args:
             record.args = tuple(_redact(a) if isinstance(a, str) else a for a in record.args)
         if isinstance(record.msg, str):
@@ -36,7 +35,7 @@ class RedactSecretLinks(logging.Filter):
 
 
 def _redact(text: str) -> str:
-    return _SECRET_PATH.sub(r"\1[…]", text)
+    return _SECRET_QUERY.sub(r"\1[…]", text)
 
 
 def init_app(app: Flask) -> None:
