@@ -543,17 +543,21 @@ def test_a_document_over_the_memory_limit_fails_without_harming_the_web_process(
 
 
 
+def children(role: str) -> set[int]:
+    return {child.pid for child in multiprocessing.active_children() if child.name == role}
+
+
 def test_pieces_are_joined_in_a_process_of_its_own_that_ends_afterwards():
     """Joining holds every piece at once; that memory must not stay behind in a long-lived renderer."""
     renderer = pdf.RendererPool(size=1)
     try:
         parts = [renderer.render(pdf.RenderJob(f"<!doctype html><html lang=de><title>t</title><p>Teil {n}</p>"),
                                  timeout=60).pdf for n in (1, 2)]
-        renderers = {child.pid for child in multiprocessing.active_children() if child.name == "pdf-renderer"}
+        renderers = children(pdf.RENDERER)
         assert renderers
         joined = renderer.assemble(pdf.AssembleJob(parts), timeout=60)
-        assert [child.pid for child in multiprocessing.active_children() if child.name == "pdf-assembler"] == []
-        assert {child.pid for child in multiprocessing.active_children() if child.name == "pdf-renderer"} == renderers
+        assert children(pdf.ASSEMBLER) == set()
+        assert children(pdf.RENDERER) == renderers
         document = PdfReader(io.BytesIO(joined.pdf))
         assert [page.extract_text().strip() for page in document.pages] == ["Teil 1", "Teil 2"]
         assert b"/ObjStm" in joined.pdf  # the joined structure tree is stored compressed
@@ -561,26 +565,22 @@ def test_pieces_are_joined_in_a_process_of_its_own_that_ends_afterwards():
         renderer.close()
 
 
-def renderer_pids() -> set[int]:
-    return {child.pid for child in multiprocessing.active_children() if child.name == "pdf-renderer"}
-
-
 def test_a_gunicorn_worker_starts_its_renderers_before_the_first_export(app):
     app.config.update(PDF_RENDER_WORKERS=1, PDF_RENDER_MEMORY_MB=1999)  # a pool no other test uses
-    before = renderer_pids()
+    before = children(pdf.RENDERER)
     hooks = runpy.run_path(str(PROJECT_ROOT / "gunicorn.conf.py"))
     try:
         hooks["post_worker_init"](SimpleNamespace(wsgi=app))  # what gunicorn hands the hook: its worker
         started = set()
         for _ in range(600):
-            started = renderer_pids() - before
+            started = children(pdf.RENDERER) - before
             if started:
                 break
             time.sleep(0.1)
         assert len(started) == 1
         result = pdf.pool(1, 1999).render(pdf.RenderJob("<!doctype html><html lang=de><title>t</title><p>x</p>"))
         assert result.page_count == 1
-        assert renderer_pids() - before == started  # the export used the renderer started ahead
+        assert children(pdf.RENDERER) - before == started  # the export used the renderer started ahead
     finally:
         pdf.pool(1, 1999).close()
     app.config["PDF_WARM_UP"] = False

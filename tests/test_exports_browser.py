@@ -80,4 +80,4 @@ def test_a_partner_opens_the_framework_in_its_approved_state(live_server, page):
     framework = PdfReader(io.BytesIO(open_pdf(page, "A3 quer (PDF)")))
     text = "\n".join(p.extract_text() for p in framework.pages)
     assert "Freigegebener Stand" in text
-    assert "Entwurf" not in text
+    assert "Entwurf – Stand" not in text

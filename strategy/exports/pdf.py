@@ -38,9 +38,10 @@ BASE_URL = "https://export.invalid/"
 ASSET_PREFIX = BASE_URL + "assets/"
 
 DEFAULT_TIMEOUT = 120.0
-DEFAULT_MEMORY_MB = 2000  # address space; joining a 130-field framework peaks at about 400 MB resident
+DEFAULT_MEMORY_MB = 2000  # address space per process; a 130-field framework peaks at about 350 MB resident
 DEFAULT_WORKERS = 2
 PDF_VARIANT = "pdf/ua-1"
+RENDERER, ASSEMBLER = "pdf-renderer", "pdf-assembler"  # the processes' roles and names, as `ps` shows them
 
 
 class RenderError(Exception):
@@ -309,7 +310,7 @@ _WARM_UP = RenderJob('<!doctype html><html lang="de"><title>w</title><p style="w
                      "Aufwärmen „Grüße“ <b>Verwaltungsvereinbarung</b> <i>Neuzuwander*innen</i></p></html>")
 
 
-def _worker_main(conn, memory_mb: int, warm_up: bool = True) -> None:
+def _worker_main(conn, memory_mb: int, role: str) -> None:
     import logging
     import resource
 
@@ -322,7 +323,7 @@ def _worker_main(conn, memory_mb: int, warm_up: bool = True) -> None:
     # Refused fetches are expected (user text may name any URL); they must not flood the logs.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     try:
-        if warm_up:
+        if role == RENDERER:  # an assembler never lays out pages
             render_in_this_process(_WARM_UP)  # fonts and pango loaded before the first real job
     except Exception:  # the first real job will report what is wrong
         logging.getLogger(__name__).exception("renderer warm-up failed")
@@ -344,10 +345,9 @@ def _worker_main(conn, memory_mb: int, warm_up: bool = True) -> None:
 # --- in the web process --------------------------------------------------------------------------
 
 class _Worker:
-    def __init__(self, context, memory_mb: int, warm_up: bool = True):
+    def __init__(self, context, memory_mb: int, role: str = RENDERER):
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child, memory_mb, warm_up), daemon=True,
-                                       name="pdf-renderer" if warm_up else "pdf-assembler")
+        self.process = context.Process(target=_worker_main, args=(child, memory_mb, role), daemon=True, name=role)
         self.process.start()
         child.close()
 
@@ -394,8 +394,7 @@ class RendererPool:
         objects at once (about 250 MB for 130 fields); in a renderer that has laid out pages, fonts and
         Pango's caches would come on top, and the memory would stay with the renderer. A fresh process
         from the fork server starts lean and hands all of it back when it ends."""
-        return self._run(job, timeout, lambda: _Worker(self._context, self.memory_mb, warm_up=False),
-                         reuse=False)
+        return self._run(job, timeout, lambda: _Worker(self._context, self.memory_mb, ASSEMBLER), reuse=False)
 
     def render(self, job: RenderJob, timeout: float = DEFAULT_TIMEOUT) -> RenderResult:
         return self._run(job, timeout, self._take, reuse=True)
