@@ -179,3 +179,28 @@ def test_the_login_link_on_the_login_page_does_not_nest_its_return_address(clien
     html = client.get("/anmelden?next=/strategien/").get_data(as_text=True)
     assert 'href="/anmelden?next=/strategien/"' in html
     assert "next=%2Fanmelden" not in html
+
+
+ICON_LINK = re.compile(r'<link rel="icon" href="([^"]+)"')
+
+
+def test_favicon_ico_answers_without_login(client):
+    with client.get("/favicon.ico") as response:
+        assert response.status_code == 200
+        assert response.mimetype in ("image/vnd.microsoft.icon", "image/x-icon")
+        assert response.data[:4] == b"\x00\x00\x01\x00"  # the ICO header
+
+
+def test_favicon_ico_answers_for_a_signed_in_user(client, auth, make):
+    auth.login(make.user())
+    with client.get("/favicon.ico") as response:
+        assert response.status_code == 200
+
+
+def test_every_page_links_icons_that_exist(client, demo):
+    for url in ("/", OVERVIEW, field_url(4), "/anmelden", "/gibt-es-nicht"):
+        icons = ICON_LINK.findall(client.get(url).get_data(as_text=True))
+        assert "/favicon.ico" in icons and "/static/favicon.svg" in icons, url
+    for icon in icons:
+        with client.get(icon) as response:
+            assert response.status_code == 200 and response.mimetype.startswith("image/"), icon

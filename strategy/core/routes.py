@@ -42,6 +42,13 @@ def set_language(lang: str):
     return redirect(_safe_next(request.values.get("next")))
 
 
+@bp.route("/favicon.ico")
+@public
+def favicon():
+    # Browsers ask for /favicon.ico whatever a page links (and feed readers, bookmarks, other tools do too).
+    return current_app.send_static_file("favicon.ico")
+
+
 @bp.route("/healthz")
 @public
 def healthz():
