@@ -28,7 +28,7 @@ def register(app: Flask) -> None:
                   help="Read the password from standard input (one line) instead of asking for it.")
     def create_admin(email: str, name: str, password_stdin: bool) -> None:
         """Create the first admin account. The password is asked for (hidden, twice) or read from stdin."""
-        from .auth.services import set_password, validate_new_password
+        from .auth.passwords import set_password, validate_new_password
         from .models import User
 
         email = email.strip()
@@ -54,7 +54,7 @@ def register(app: Flask) -> None:
                   help="The address users open the app at, for the printed link.")
     def set_password_link(email: str, base_url: str) -> None:
         """Print a one-time link to set the password of an account (e.g. an admin who forgot theirs)."""
-        from .auth.services import create_set_password_link
+        from .auth.links import create_set_password_link
         from .models import User
 
         user = db.session.scalar(db.select(User).filter(db.func.lower(User.email) == email.strip().lower()))

@@ -52,8 +52,9 @@ class Config:
     AUTH_FAILURE_WINDOW = timedelta(hours=1)
     # Time between password and TOTP code at login.
     AUTH_TWO_FACTOR_PENDING = timedelta(minutes=5)
-    # A callable returning an aware UTC datetime; tests inject a clock here instead of sleeping.
-    AUTH_CLOCK = None
+    # A callable returning an aware UTC datetime for the whole app (models.base.utcnow); tests inject a clock here
+    # instead of sleeping.
+    CLOCK = None
 
     # --- every response (strategy/security.py, strategy/logs.py) ---
     # Production behind HTTPS sets SECURITY_HSTS (env SECURITY_HSTS=1).

@@ -9,7 +9,9 @@ import pytest
 import sqlalchemy as sa
 from flask import url_for
 
-from strategy.admin import services
+from strategy import audit
+from strategy.admin import numbering, strategies
+from strategy.admin.gdpr import PERSON_PLACEHOLDER
 from strategy.extensions import db
 from strategy.fields.services import load_field_row
 from strategy.models import (
@@ -244,7 +246,7 @@ def test_an_unknown_direction_is_a_bad_request(client, auth, world):
 def test_reordering_a_whole_cycle_never_breaks_the_unique_number(world):
     first, second, third, fourth = world.fields
     # Every field moves: 4→1, 1→2, 2→3, 3→4; a naive UPDATE would collide on (strategy, number) at once.
-    moved = services.reorder_fields(world.admin, world.strategy, [fourth.id, first.id, second.id, third.id])
+    moved = numbering.reorder_fields(world.admin, world.strategy, [fourth.id, first.id, second.id, third.id])
     db.session.commit()
     assert moved == {4: 1, 1: 2, 2: 3, 3: 4}
     assert _numbers(world.strategy.id) == {"Handlungsfeld 4": 1, "Handlungsfeld 1": 2, "Handlungsfeld 2": 3,
@@ -266,7 +268,7 @@ def test_admins_moving_fields_at_the_same_time_keep_the_numbering_whole(app, wor
         with app.app_context():
             try:
                 barrier.wait(timeout=10)
-                services.move_field(db.session.get(User, admin_id), db.session.get(Field, field_id), 1)
+                numbering.move_field(db.session.get(User, admin_id), db.session.get(Field, field_id), 1)
                 db.session.commit()
             except BaseException as error:  # reported below, in the test's own thread
                 errors.append(error)
@@ -286,15 +288,15 @@ def test_admins_moving_fields_at_the_same_time_keep_the_numbering_whole(app, wor
 
 
 def test_a_stale_order_changes_nothing(world):
-    with pytest.raises(services.StaleStructure):
-        services.reorder_fields(world.admin, world.strategy, [f.id for f in world.fields[:3]])
+    with pytest.raises(numbering.StaleStructure):
+        numbering.reorder_fields(world.admin, world.strategy, [f.id for f in world.fields[:3]])
     db.session.rollback()
     assert sorted(_numbers(world.strategy.id).values()) == [1, 2, 3, 4]
 
 
 def test_renumbering_keeps_the_approved_snapshot_in_step(world, make):
     make.approve(*world.fields)
-    services.move_field(world.admin, world.fields[1], -1)
+    numbering.move_field(world.admin, world.fields[1], -1)
     db.session.commit()
     db.session.expire_all()
     moved = db.session.get(Field, world.fields[1].id)
@@ -303,15 +305,15 @@ def test_renumbering_keeps_the_approved_snapshot_in_step(world, make):
 
 
 def test_archived_fields_keep_their_number_and_moves_skip_them(world):
-    services.set_field_archived(world.admin, world.fields[1], True)  # field 2
-    services.move_field(world.admin, world.fields[2], -1)  # field 3 moves before field 1
+    strategies.set_field_archived(world.admin, world.fields[1], True)  # field 2
+    numbering.move_field(world.admin, world.fields[2], -1)  # field 3 moves before field 1
     db.session.commit()
     assert _numbers(world.strategy.id) == {"Handlungsfeld 1": 3, "Handlungsfeld 2": 2, "Handlungsfeld 3": 1,
                                            "Handlungsfeld 4": 4}
 
 
 def test_closing_gaps_numbers_live_fields_first_and_archived_after(client, auth, world):
-    services.set_field_archived(world.admin, world.fields[1], True)
+    strategies.set_field_archived(world.admin, world.fields[1], True)
     db.session.commit()
     auth.login(world.admin)
     page = client.get(f"/verwaltung/strategien/{world.strategy.id}/handlungsfelder").get_data(as_text=True)
@@ -323,7 +325,7 @@ def test_closing_gaps_numbers_live_fields_first_and_archived_after(client, auth,
 
 
 def test_a_new_field_takes_the_next_free_number_and_starts_its_history(client, auth, world):
-    services.set_field_archived(world.admin, world.fields[3], True)  # number 4 stays taken
+    strategies.set_field_archived(world.admin, world.fields[3], True)  # number 4 stays taken
     db.session.commit()
     auth.login(world.admin)
     response = client.post(f"/verwaltung/strategien/{world.strategy.id}/handlungsfelder/neu",
@@ -473,7 +475,7 @@ def test_deleting_a_person_keeps_history_readable_with_a_placeholder(client, aut
     db.session.expire_all()
     person = db.session.get(Person, named_person.person.id)
     assert (person.name, person.email, person.organisation_id, person.is_deleted) == (
-        services.PERSON_PLACEHOLDER, None, None, True)
+        PERSON_PLACEHOLDER, None, None, True)
     # links in responsibilities and working groups are gone; a member that also named an organisation keeps it
     assert db.session.scalar(sa.select(Responsibility).filter_by(person_id=person.id)) is None
     member = db.session.scalar(sa.select(WorkingGroupMember))
@@ -743,9 +745,9 @@ def test_the_account_list_costs_the_same_queries_for_more_accounts(client, auth,
 # --- audit log -----------------------------------------------------------------------------------------
 
 def test_audit_log_is_newest_first_paginated_and_filterable(client, auth, world):
-    from strategy.auth.services import record_event
+    from strategy.audit import record_event
 
-    for n in range(services.AUDIT_PAGE_SIZE + 5):
+    for n in range(audit.PAGE_SIZE + 5):
         record_event("strategy.edit", world.admin, object_type="strategy", object_id=str(n))
     record_event("field.archive", world.coordinator, object_type="field", object_id="x")
     db.session.commit()
@@ -753,9 +755,9 @@ def test_audit_log_is_newest_first_paginated_and_filterable(client, auth, world)
 
     strategy_rows = re.compile(r">Strategie \d+</a>")
     first = client.get("/verwaltung/protokoll").get_data(as_text=True)
-    assert first.index("Handlungsfeld x") < first.index(f">Strategie {services.AUDIT_PAGE_SIZE + 4}</a>")
+    assert first.index("Handlungsfeld x") < first.index(f">Strategie {audit.PAGE_SIZE + 4}</a>")
     assert "Seite 1 von 2" in first
-    assert len(strategy_rows.findall(first)) == services.AUDIT_PAGE_SIZE - 2  # + field event + admin login
+    assert len(strategy_rows.findall(first)) == audit.PAGE_SIZE - 2  # + field event + admin login
     second = client.get("/verwaltung/protokoll?page=2").get_data(as_text=True)
     assert ">Strategie 0</a>" in second and "Seite 2 von 2" in second
 
@@ -788,7 +790,7 @@ def test_admin_lists_cost_the_same_queries_for_more_rows(client, auth, world, ma
 # --- settings, locks, hostile names --------------------------------------------------------------------
 
 def test_admin_makes_two_factor_login_mandatory_for_privileged_accounts(client, auth, world):
-    from strategy.auth.services import two_factor_required_for_privileged
+    from strategy.settings import two_factor_required_for_privileged
 
     auth.login(world.admin)
     assert client.post("/verwaltung/einstellungen", data={"two_factor_required": "y"}).status_code == 302

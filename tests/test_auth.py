@@ -10,9 +10,10 @@ import pyotp
 import pytest
 from argon2 import PasswordHasher
 
-from strategy import create_app
-from strategy.auth import services
-from strategy.auth.passwords import common_passwords
+from strategy import create_app, settings
+from strategy.auth.links import create_set_password_link
+from strategy.auth.passwords import common_passwords, validate_new_password
+from strategy.auth.sessions import SESSION_TOKEN_KEY, end_all_sessions
 from strategy.extensions import db
 from strategy.models import AuditEvent, LoginThrottle, Role, SetPasswordToken, User, UserSession
 from tests.conftest import IsolatedClient, _test_config
@@ -23,7 +24,7 @@ NEW_PASSWORD = "neue-lange-wanderung-am-phoenixsee"
 
 
 class Clock:
-    """An injectable clock (AUTH_CLOCK): tests move time forward instead of sleeping."""
+    """An injectable clock (CLOCK): tests move time forward instead of sleeping."""
 
     def __init__(self):
         self.now = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)
@@ -51,13 +52,13 @@ def clock() -> Clock:
 
 @pytest.fixture
 def app_config(clock) -> dict:
-    return {"AUTH_CLOCK": clock}
+    return {"CLOCK": clock}
 
 
 @pytest.fixture
 def second_app(app, clock):
     """Another create_app() on the same database: what a second process or host sees."""
-    other = create_app(_test_config(app.config["SQLALCHEMY_DATABASE_URI"], AUTH_CLOCK=clock))
+    other = create_app(_test_config(app.config["SQLALCHEMY_DATABASE_URI"], CLOCK=clock))
     other.test_client_class = IsolatedClient
     yield other
     with other.app_context():
@@ -95,7 +96,7 @@ def link_token(link: str) -> str:
 
 def new_link(app, user, created_by=None) -> str:
     with app.test_request_context():
-        link = services.create_set_password_link(user, created_by=created_by)
+        link = create_set_password_link(user, created_by=created_by)
     db.session.commit()
     return link
 
@@ -280,7 +281,7 @@ def test_without_trusted_proxies_a_forwarded_header_is_ignored(client, make):
 
 
 def test_behind_one_trusted_proxy_the_client_address_is_the_last_forwarded_entry(app, clock):
-    proxied = create_app(_test_config(app.config["SQLALCHEMY_DATABASE_URI"], PROXY_FIX_X_FOR=1, AUTH_CLOCK=clock))
+    proxied = create_app(_test_config(app.config["SQLALCHEMY_DATABASE_URI"], PROXY_FIX_X_FOR=1, CLOCK=clock))
     proxied.test_client_class = IsolatedClient
     with proxied.app_context():
         # the client forged the first entry; our one proxy appended the real peer
@@ -298,8 +299,8 @@ def test_the_cookie_carries_only_a_random_token_and_the_database_only_its_hash(a
     user = make.user()
     login(client, user.email)
     data = app.session_interface.get_signing_serializer(app).loads(session_cookie(client))
-    token = data[services.SESSION_TOKEN_KEY]
-    assert set(data) <= {services.SESSION_TOKEN_KEY, "_user_id", "_fresh", "_id", "csrf_token"}
+    token = data[SESSION_TOKEN_KEY]
+    assert set(data) <= {SESSION_TOKEN_KEY, "_user_id", "_fresh", "_id", "csrf_token"}
     row = db.session.scalar(db.select(UserSession).filter_by(user_id=user.id))
     assert row.token_hash == hashlib.sha256(token.encode()).hexdigest() != token
     assert row.ip_address == "127.0.0.1" and row.user_agent
@@ -316,7 +317,7 @@ def test_each_login_gets_a_new_session_token(app, client, make):
     client.post("/abmelden")
     login(client, user.email)
     second = app.session_interface.get_signing_serializer(app).loads(session_cookie(client))
-    assert first[services.SESSION_TOKEN_KEY] != second[services.SESSION_TOKEN_KEY]
+    assert first[SESSION_TOKEN_KEY] != second[SESSION_TOKEN_KEY]
 
 
 def test_session_cookie_is_httponly_and_samesite_lax_and_not_persistent(client, make):
@@ -392,7 +393,7 @@ def test_deactivating_an_account_shuts_out_its_old_cookie(app, make):
     login(browser, user.email)
     captured = session_cookie(browser)
     user.active = False
-    services.end_all_sessions(user)
+    end_all_sessions(user)
     db.session.commit()
     assert lands_on_login(replay(app, captured).get("/konto"))
 
@@ -410,7 +411,7 @@ def test_ending_all_sessions_on_one_instance_ends_them_on_the_other(client, make
     user_id = make.user().id
     login(client, db.session.get(User, user_id).email)
     with second_app.app_context():
-        services.end_all_sessions(db.session.get(User, user_id))
+        end_all_sessions(db.session.get(User, user_id))
         db.session.commit()
     assert lands_on_login(client.get("/konto"))
 
@@ -733,7 +734,7 @@ def test_mandatory_two_factor_sends_admins_and_steering_to_set_it_up(app, make, 
     admin = make.user(admin=True)
     steering = make.user(role=Role.STEERING, strategy=strategy)
     partner = make.user(role=Role.PARTNER, strategy=strategy)
-    services.set_two_factor_required(True, by=admin)
+    settings.set_two_factor_required(True, by=admin)
     db.session.commit()
     assert events("setting_changed")[0].detail == {"before": None, "after": True}
 
@@ -753,11 +754,11 @@ def test_mandatory_two_factor_sends_admins_and_steering_to_set_it_up(app, make, 
 
 def test_settings_are_read_from_the_database_by_every_instance(make, second_app):
     admin = make.user(admin=True)
-    assert services.two_factor_required_for_privileged() is False
-    services.set_two_factor_required(True, by=admin)
+    assert settings.two_factor_required_for_privileged() is False
+    settings.set_two_factor_required(True, by=admin)
     db.session.commit()
     with second_app.app_context():
-        assert services.two_factor_required_for_privileged() is True
+        assert settings.two_factor_required_for_privileged() is True
 
 
 # --- audit log and secrets ------------------------------------------------------------------------
@@ -803,7 +804,7 @@ def test_audit_log_records_the_account_events_without_any_secret(app, client, au
 ])
 def test_password_policy(app, password, message):
     with app.test_request_context():
-        problems = services.validate_new_password(password)
+        problems = validate_new_password(password)
     if message is None:
         assert problems == []
     else:
@@ -813,10 +814,10 @@ def test_password_policy(app, password, message):
 def test_a_password_may_not_be_the_users_own_email_or_name(app, make):
     user = make.user(email="maria.musterfrau@example.org", name="Maria Musterfrau")
     with app.test_request_context():
-        assert services.validate_new_password("maria.musterfrau@example.org", user=user)
-        assert services.validate_new_password("MariaMusterfrau!!", user=user)
-        assert services.validate_new_password("maria.musterfrau", user=user)
-        assert services.validate_new_password("Maria wandert gern am Phoenixsee", user=user) == []
+        assert validate_new_password("maria.musterfrau@example.org", user=user)
+        assert validate_new_password("MariaMusterfrau!!", user=user)
+        assert validate_new_password("maria.musterfrau", user=user)
+        assert validate_new_password("Maria wandert gern am Phoenixsee", user=user) == []
 
 
 def test_the_common_password_list_is_bundled_and_large():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from strategy.auth import services
+from strategy.auth.links import create_set_password_link
 from strategy.demo import DEMO_PASSWORD
 from strategy.extensions import db
 from strategy.models import User
@@ -44,7 +44,7 @@ def test_a_set_password_link_works_once_in_the_browser(live_server, page):
     with live_server.app.app_context():
         user = db.session.scalar(db.select(User).filter_by(email="partner@demo.dortmund.example"))
         with live_server.app.test_request_context(base_url=live_server.url):
-            link = services.create_set_password_link(user, created_by=None)
+            link = create_set_password_link(user, created_by=None)
         db.session.commit()
         db.session.remove()
 
@@ -88,7 +88,7 @@ def test_a_steering_member_sets_up_two_factor_login_and_then_logs_in_with_a_code
     from tests.test_auth import Clock
 
     clock = Clock()
-    live_server.app.config["AUTH_CLOCK"] = clock  # codes depend on time; the test moves it, never sleeps
+    live_server.app.config["CLOCK"] = clock  # codes depend on time; the test moves it, never sleeps
     log_in(page, live_server.url, "lenkung@demo.dortmund.example", DEMO_PASSWORD)
     page.goto(live_server.url + "/konto")
     page.get_by_role("link", name="Einrichten").click()

@@ -87,7 +87,7 @@ class AdminForm(FlaskForm):
 
 
 def organisation_choices(empty_label) -> list[tuple[Any, Any]]:
-    from .services import organisations
+    from .people import organisations
 
     return choices([("", empty_label)] + [(o.id, o.name) for o in organisations()])
 
@@ -180,7 +180,7 @@ class AccountForm(AdminForm):
         super().__init__(*args, **kwargs)
         self._account = account
         self._may_change_admin = may_change_admin
-        from .services import people
+        from .people import people
 
         # A person has at most one account; deleted people are not offered.
         self.person_id.choices = choices([("", _l("– keine –"))] + [
@@ -189,7 +189,7 @@ class AccountForm(AdminForm):
         ])
 
     def validate_email(self, field):
-        from .services import email_taken
+        from .accounts import email_taken
 
         _check_email(field)
         if email_taken(field.data, except_id=self._account.id if self._account else None):

@@ -17,23 +17,21 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
-from ..auth.services import (
-    disable_totp,
-    set_two_factor_required,
-    two_factor_required_for_privileged,
-    unlock_account,
-)
+from .. import audit
+from ..auth.throttling import unlock_account
+from ..auth.totp import disable_totp
 from ..errors import error_response
 from ..extensions import db
 from ..models import Field, Organisation, Person, Strategy, User, utcnow
 from ..permissions import can_erase_person, can_lock_out, can_manage, require
 from ..security import keeps_input
-from . import bp, services
+from ..settings import set_two_factor_required, two_factor_required_for_privileged
+from . import accounts, bp, gdpr, numbering, people, strategies
+from .changes import fields_naming
 from .forms import (
     ROLE_LABELS,
     VISIBILITY_LABELS,
@@ -47,109 +45,11 @@ from .forms import (
     access_form,
 )
 
-# What the audit log calls each action; actions written by other parts of the app show their key.
-ACTION_LABELS = {
-    "login": _l("Anmeldung"),
-    "login_failed": _l("Anmeldung fehlgeschlagen"),
-    "logout": _l("Abmeldung"),
-    "strategy.create": _l("Strategie angelegt"),
-    "strategy.edit": _l("Strategie geändert"),
-    "field.create": _l("Handlungsfeld angelegt"),
-    "field.edit": _l("Handlungsfeld umbenannt/Ziel geändert"),
-    "field.reorder": _l("Handlungsfelder umsortiert"),
-    "field.renumber": _l("Handlungsfelder neu nummeriert"),
-    "field.archive": _l("Handlungsfeld archiviert"),
-    "field.unarchive": _l("Handlungsfeld wiederhergestellt"),
-    "organisation.create": _l("Organisation angelegt"),
-    "organisation.edit": _l("Organisation geändert"),
-    "person.create": _l("Person angelegt"),
-    "person.edit": _l("Person geändert"),
-    "person.delete": _l("Person gelöscht"),
-    "person.export": _l("Auskunft zu einer Person erstellt"),
-    "account.create": _l("Konto angelegt"),
-    "account.edit": _l("Konto geändert"),
-    "account.access": _l("Rollen/Handlungsfelder geändert"),
-    "set_password_link_created": _l("Link zum Passwort-Setzen erstellt"),
-    "password_set_by_link": _l("Passwort über Link gesetzt"),
-    "password_changed": _l("Passwort geändert"),
-    "password_change_failed": _l("Passwortänderung fehlgeschlagen"),
-    "session_ended": _l("Sitzung beendet"),
-    "account_locked": _l("Konto gesperrt (Fehlversuche)"),
-    "address_locked": _l("Adresse gesperrt (Fehlversuche)"),
-    "account_unlocked": _l("Anmeldesperre aufgehoben"),
-    "login_two_factor_failed": _l("Zweiter Faktor falsch"),
-    "two_factor_enabled": _l("Zwei-Faktor-Anmeldung eingeschaltet"),
-    "two_factor_disabled": _l("Zwei-Faktor-Anmeldung ausgeschaltet"),
-    "setting_changed": _l("Einstellung geändert"),
-    "account.deactivate": _l("Konto deaktiviert"),
-    "account.reactivate": _l("Konto reaktiviert"),
-    "account.export": _l("Auskunft zu einem Konto erstellt"),
-}
-
 
 @bp.before_request
 def require_manager():
     """The whole blueprint is for admins; anonymous visitors were already sent to the login page."""
     require(can_manage(current_user))
-
-
-# Names in audit details, as the log shows them.
-DETAIL_LABELS = {
-    "title": _l("Titel"), "slug": _l("Kurzname"), "subtitle": _l("Untertitel"), "description": _l("Beschreibung"),
-    "framework_title": _l("Titel des Handlungsrahmens"), "owner_organisation_id": _l("Organisation (Nr.)"),
-    "visibility": _l("Sichtbarkeit"), "strategy": _l("Strategie"), "number": _l("Nummer"),
-    "numbers": _l("Nummern (alt: neu)"), "goal_text": _l("Ziel"), "name": _l("Name"), "short_name": _l("Kurzname"),
-    "kind": _l("Art"), "email": _l("E-Mail-Adresse"), "is_admin": _l("Admin"), "person_id": _l("Person (Nr.)"),
-    "roles": _l("Rollen"), "fields_added": _l("Handlungsfelder hinzu"), "fields_removed": _l("Handlungsfelder entfernt"),
-    "fields": _l("Handlungsfelder"), "changed": _l("geänderte Angaben"), "user": _l("Konto"),
-    "before": _l("vorher"), "after": _l("nachher"), "until": _l("bis"), "account": _l("Konto"),
-}
-
-
-def _format_detail(value) -> str:
-    if isinstance(value, dict):
-        if set(value) == {"before", "after"}:
-            return f"{_format_detail(value['before'])} → {_format_detail(value['after'])}"
-        return "; ".join(f"{key}: {_format_detail(item)}" for key, item in value.items())
-    if isinstance(value, list):
-        return ", ".join(_format_detail(item) for item in value) or "–"
-    if value is True:
-        return _("ja")
-    if value is False:
-        return _("nein")
-    if value is None or value == "":
-        return "–"
-    if value == services.CHANGED:  # stored in German: long prose changed, its text is in the field's history
-        return _("geändert")
-    return str(value)
-
-
-OBJECT_LABELS = {
-    "user": _l("Konto"), "strategy": _l("Strategie"), "field": _l("Handlungsfeld"), "person": _l("Person"),
-    "organisation": _l("Organisation"), "setting": _l("Einstellung"),
-}
-# Where an audit event's object can be looked at (archived or deleted objects included).
-_OBJECT_PAGES = {
-    "user": ("admin.account_edit", "account_id"), "strategy": ("admin.strategy_edit", "strategy_id"),
-    "field": ("admin.field_edit", "field_id"),
-    "organisation": ("admin.organisation_edit", "organisation_id"),
-}
-
-
-def audit_object(event) -> tuple[str, str | None]:
-    """An audit event's object as a label ("Konto 12") and, where there is one, the admin page showing it."""
-    if not event.object_type:
-        return "–", None
-    label = f"{OBJECT_LABELS.get(event.object_type, event.object_type)} {event.object_id}".strip()
-    page = _OBJECT_PAGES.get(event.object_type)
-    if page is None or not event.object_id.isdigit():
-        return label, None
-    return label, url_for(page[0], **{page[1]: int(event.object_id)})
-
-
-def audit_detail(detail: dict | None) -> list[tuple[str, str]]:
-    """An audit event's detail as (label, text) rows."""
-    return [(str(DETAIL_LABELS.get(key, key)), _format_detail(value)) for key, value in sorted((detail or {}).items())]
 
 
 def form_view(view):
@@ -171,7 +71,7 @@ def form_view(view):
 @bp.context_processor
 def _admin_globals():
     return {"role_labels": ROLE_LABELS, "visibility_labels": VISIBILITY_LABELS,
-            "action_labels": ACTION_LABELS, "audit_detail": audit_detail, "audit_object": audit_object}
+            "action_label": audit.action_label, "audit_detail": audit.detail_rows}
 
 
 def _commit(form=None, field_name: str | None = None) -> bool:
@@ -218,7 +118,7 @@ def index():
 
 @bp.route("/strategien")
 def strategy_list():
-    return render_template("admin/strategies.html", strategies=services.strategies())
+    return render_template("admin/strategies.html", strategies=strategies.strategies())
 
 
 @bp.route("/strategien/neu", methods=["GET", "POST"])
@@ -226,7 +126,7 @@ def strategy_list():
 def strategy_create():
     form = StrategyForm()
     if form.validate_on_submit():
-        strategy = services.create_strategy(current_user, **form.values())
+        strategy = strategies.create_strategy(current_user, **form.values())
         if _commit(form, "slug"):
             flash(_("Die Strategie „%(title)s“ ist angelegt. Legen Sie jetzt ihre Handlungsfelder an.",
                     title=strategy.title), "success")
@@ -240,7 +140,7 @@ def strategy_edit(strategy_id: int):
     strategy = db.get_or_404(Strategy, strategy_id)
     form = StrategyForm(obj=strategy, strategy=strategy)
     if form.validate_on_submit():
-        changes = services.update_strategy(current_user, strategy, **form.values())
+        changes = strategies.update_strategy(current_user, strategy, **form.values())
         if _commit(form, "slug"):
             flash(_("Die Strategie ist gespeichert.") if changes else _("Es gab nichts zu ändern."), "success")
             return redirect(url_for(".strategy_list"))
@@ -260,7 +160,7 @@ def row_editor_url(field: Field) -> str | None:
 @bp.route("/strategien/<id:strategy_id>/handlungsfelder")
 def field_list(strategy_id: int):
     strategy = db.get_or_404(Strategy, strategy_id)
-    fields = services.strategy_fields(strategy)
+    fields = strategies.strategy_fields(strategy)
     live = [f for f in fields if not f.is_archived]
     numbers = [f.number for f in live]
     return render_template("admin/fields.html", strategy=strategy, live=live,
@@ -275,7 +175,7 @@ def field_create(strategy_id: int):
     strategy = db.get_or_404(Strategy, strategy_id)
     form = FieldForm()
     if form.validate_on_submit():
-        field = services.add_field(current_user, strategy, **form.values())
+        field = strategies.add_field(current_user, strategy, **form.values())
         if _commit():
             flash(_("Handlungsfeld %(num)d „%(title)s“ ist angelegt.", num=field.number, title=field.title),
                   "success")
@@ -289,7 +189,7 @@ def field_edit(field_id: int):
     field = db.get_or_404(Field, field_id)
     form = FieldForm(obj=field)
     if form.validate_on_submit():
-        revision = services.edit_field(current_user, field, **form.values())
+        revision = strategies.edit_field(current_user, field, **form.values())
         if _commit():
             flash(_("Handlungsfeld %(num)d ist gespeichert; die Änderung steht in seinem Verlauf.",
                     num=field.number) if revision else _("Es gab nichts zu ändern."), "success")
@@ -305,8 +205,8 @@ def field_move(field_id: int):
     if request.form.get("direction") not in offsets:
         abort(400)
     try:
-        moved = services.move_field(current_user, field, offsets[request.form["direction"]])
-    except services.StaleStructure:
+        moved = numbering.move_field(current_user, field, offsets[request.form["direction"]])
+    except numbering.StaleStructure:
         db.session.rollback()
         flash(_("Dieses Handlungsfeld ist archiviert und hat keinen Platz in der Reihenfolge."), "error")
         return redirect(url_for(".field_list", strategy_id=field.strategy_id))
@@ -319,7 +219,7 @@ def field_move(field_id: int):
 @bp.route("/strategien/<id:strategy_id>/handlungsfelder/nummerierung", methods=["POST"])
 def field_renumber(strategy_id: int):
     strategy = db.get_or_404(Strategy, strategy_id)
-    moved = services.close_number_gaps(current_user, strategy)
+    moved = numbering.close_number_gaps(current_user, strategy)
     if _commit():
         flash(_("Die Handlungsfelder sind lückenlos nummeriert.") if moved else _("Es gab nichts zu ändern."),
               "success")
@@ -329,7 +229,7 @@ def field_renumber(strategy_id: int):
 @bp.route("/handlungsfelder/<id:field_id>/archivieren", methods=["POST"])
 def field_archive(field_id: int):
     field = db.get_or_404(Field, field_id)
-    if services.set_field_archived(current_user, field, True) and _commit():
+    if strategies.set_field_archived(current_user, field, True) and _commit():
         flash(_("Handlungsfeld %(num)d ist archiviert. Sein Verlauf bleibt erhalten.", num=field.number), "success")
     return redirect(url_for(".field_list", strategy_id=field.strategy_id))
 
@@ -337,7 +237,7 @@ def field_archive(field_id: int):
 @bp.route("/handlungsfelder/<id:field_id>/wiederherstellen", methods=["POST"])
 def field_unarchive(field_id: int):
     field = db.get_or_404(Field, field_id)
-    if services.set_field_archived(current_user, field, False) and _commit():
+    if strategies.set_field_archived(current_user, field, False) and _commit():
         flash(_("Handlungsfeld %(num)d ist wieder Teil des Handlungsrahmens.", num=field.number), "success")
     return redirect(url_for(".field_list", strategy_id=field.strategy_id))
 
@@ -346,7 +246,7 @@ def field_unarchive(field_id: int):
 
 @bp.route("/organisationen")
 def organisation_list():
-    return render_template("admin/organisations.html", organisations=services.organisations())
+    return render_template("admin/organisations.html", organisations=people.organisations())
 
 
 @bp.route("/organisationen/neu", methods=["GET", "POST"])
@@ -354,7 +254,7 @@ def organisation_list():
 def organisation_create():
     form = OrganisationForm()
     if form.validate_on_submit():
-        organisation = services.create_organisation(current_user, **form.values())
+        organisation = people.create_organisation(current_user, **form.values())
         if _commit(form, "name"):
             flash(_("Die Organisation „%(name)s“ ist angelegt.", name=organisation.name), "success")
             return redirect(url_for(".organisation_list"))
@@ -367,7 +267,7 @@ def organisation_edit(organisation_id: int):
     organisation = db.get_or_404(Organisation, organisation_id)
     form = OrganisationForm(obj=organisation, organisation=organisation)
     if form.validate_on_submit():
-        changes = services.update_organisation(current_user, organisation, **form.values())
+        changes = people.update_organisation(current_user, organisation, **form.values())
         if _commit(form, "name"):
             flash(_("Die Organisation ist gespeichert.") if changes else _("Es gab nichts zu ändern."), "success")
             return redirect(url_for(".organisation_list"))
@@ -378,7 +278,7 @@ def organisation_edit(organisation_id: int):
 
 @bp.route("/personen")
 def person_list():
-    return render_template("admin/people.html", people=services.people())
+    return render_template("admin/people.html", people=people.people())
 
 
 @bp.route("/personen/neu", methods=["GET", "POST"])
@@ -386,7 +286,7 @@ def person_list():
 def person_create():
     form = PersonForm()
     if form.validate_on_submit():
-        person = services.create_person(current_user, **form.values())
+        person = people.create_person(current_user, **form.values())
         if _commit():
             flash(_("%(name)s ist angelegt.", name=person.name), "success")
             return redirect(url_for(".person_list"))
@@ -406,7 +306,7 @@ def person_edit(person_id: int):
     person = _live_person_or_404(person_id)
     form = PersonForm(obj=person)
     if form.validate_on_submit():
-        changes = services.update_person(current_user, person, **form.values())
+        changes = people.update_person(current_user, person, **form.values())
         if _commit():
             flash(_("Die Angaben sind gespeichert.") if changes else _("Es gab nichts zu ändern."), "success")
             return redirect(url_for(".person_list"))
@@ -418,13 +318,13 @@ def person_delete(person_id: int):
     person = _live_person_or_404(person_id)
     require(can_erase_person(current_user, person))
     if request.method == "POST":
-        numbers = services.erase_person(current_user, person)
+        numbers = gdpr.erase_person(current_user, person)
         if _commit():
             flash(_("Die Person ist gelöscht. Wo sie genannt war, steht im Verlauf weiter der alte Stand; "
                     "betroffene Handlungsfelder: %(fields)s.", fields=", ".join(map(str, numbers)) or "–"),
                   "success")
         return redirect(url_for(".person_list"))
-    field_ids = services.fields_naming(person_id=person.id)
+    field_ids = fields_naming(person_id=person.id)
     fields = db.session.scalars(db.select(Field).where(Field.id.in_(field_ids)).order_by(Field.number)).all()
     return render_template("admin/person_delete.html", person=person, fields=fields)
 
@@ -439,7 +339,7 @@ def _json_download(data: dict, filename: str) -> Response:
 @bp.route("/personen/<id:person_id>/auskunft", methods=["POST"])
 def person_export(person_id: int):
     person = db.get_or_404(Person, person_id)
-    data = services.personal_data(current_user, person=person)
+    data = gdpr.personal_data(current_user, person=person)
     db.session.commit()
     return _json_download(data, f"auskunft-person-{person.id}.json")
 
@@ -448,7 +348,7 @@ def person_export(person_id: int):
 
 @bp.route("/konten")
 def account_list():
-    return render_template("admin/accounts.html", accounts=services.accounts())
+    return render_template("admin/accounts.html", accounts=accounts.accounts())
 
 
 @bp.route("/konten/neu", methods=["GET", "POST"])
@@ -456,19 +356,19 @@ def account_list():
 def account_create():
     form = AccountForm()
     if form.validate_on_submit():
-        account, link = services.create_account(current_user, **form.values())
+        account, link = accounts.create_account(current_user, **form.values())
         if _commit(form, "email"):
             return _link_page(account, link, new=True)
     return render_template("admin/account_form.html", form=form, account=None)
 
 
 def _account_page(account: User, form=None, access=None):
-    strategies = services.strategies()
-    fields = {s.id: s.all_fields for s in strategies}
+    all_strategies = strategies.strategies()
+    fields = {s.id: s.all_fields for s in all_strategies}
     form = form or AccountForm(obj=account, account=account, may_change_admin=can_lock_out(current_user, account))
-    access = access or access_form(strategies, fields, account)
+    access = access or access_form(all_strategies, fields, account)
     return render_template("admin/account.html", account=account, form=form, access=access,
-                           strategies=strategies, now=utcnow())
+                           strategies=all_strategies, now=utcnow())
 
 
 @bp.route("/konten/<id:account_id>", methods=["GET", "POST"])
@@ -477,7 +377,7 @@ def account_edit(account_id: int):
     account = db.get_or_404(User, account_id)
     form = AccountForm(obj=account, account=account, may_change_admin=can_lock_out(current_user, account))
     if form.validate_on_submit():
-        changes = services.update_account(current_user, account, **form.values())
+        changes = accounts.update_account(current_user, account, **form.values())
         if _commit(form, "email"):
             flash(_("Das Konto ist gespeichert.") if changes else _("Es gab nichts zu ändern."), "success")
             return redirect(url_for(".account_edit", account_id=account.id))
@@ -488,10 +388,10 @@ def account_edit(account_id: int):
 @form_view
 def account_access(account_id: int):
     account = db.get_or_404(User, account_id)
-    strategies = services.strategies()
-    access = access_form(strategies, {s.id: s.all_fields for s in strategies}, account)
+    all_strategies = strategies.strategies()
+    access = access_form(all_strategies, {s.id: s.all_fields for s in all_strategies}, account)
     if access.validate_on_submit():
-        services.set_access(current_user, account, access.roles(), access.field_ids())
+        accounts.set_access(current_user, account, access.roles(), access.field_ids())
         if _commit():
             flash(_("Rollen und Handlungsfelder sind gespeichert."), "success")
             return redirect(url_for(".account_edit", account_id=account.id, _anchor="zugriff"))
@@ -504,7 +404,7 @@ def account_password_link(account_id: int):
     if not account.active:
         flash(_("Das Konto ist deaktiviert. Reaktivieren Sie es, bevor Sie einen Link erstellen."), "error")
         return redirect(url_for(".account_edit", account_id=account.id))
-    link = services.issue_password_link(current_user, account)
+    link = accounts.issue_password_link(current_user, account)
     db.session.commit()
     return _link_page(account, link, new=False)
 
@@ -513,7 +413,7 @@ def account_password_link(account_id: int):
 def account_deactivate(account_id: int):
     account = db.get_or_404(User, account_id)
     require(can_lock_out(current_user, account))
-    if services.set_account_active(current_user, account, False) and _commit():
+    if accounts.set_account_active(current_user, account, False) and _commit():
         flash(_("Das Konto %(email)s ist deaktiviert; alle seine Sitzungen sind beendet.", email=account.email),
               "success")
     return redirect(url_for(".account_edit", account_id=account.id))
@@ -522,7 +422,7 @@ def account_deactivate(account_id: int):
 @bp.route("/konten/<id:account_id>/reaktivieren", methods=["POST"])
 def account_reactivate(account_id: int):
     account = db.get_or_404(User, account_id)
-    if services.set_account_active(current_user, account, True) and _commit():
+    if accounts.set_account_active(current_user, account, True) and _commit():
         flash(_("Das Konto %(email)s ist wieder aktiv.", email=account.email), "success")
     return redirect(url_for(".account_edit", account_id=account.id))
 
@@ -549,7 +449,7 @@ def account_disable_two_factor(account_id: int):
 @bp.route("/konten/<id:account_id>/auskunft", methods=["POST"])
 def account_export(account_id: int):
     account = db.get_or_404(User, account_id)
-    data = services.personal_data(current_user, account=account)
+    data = gdpr.personal_data(current_user, account=account)
     db.session.commit()
     return _json_download(data, f"auskunft-konto-{account.id}.json")
 
@@ -576,7 +476,7 @@ def settings():
 @bp.route("/protokoll")
 def audit_log():
     users = db.session.scalars(db.select(User).order_by(db.func.lower(User.email))).all()
-    actions = [(a, ACTION_LABELS.get(a, a)) for a in services.audit_actions()]
+    actions = [(a, audit.action_label(a)) for a in audit.recorded_actions()]
     form = AuditFilterForm(request.args, actions=actions, users=users)
     filters = {"action": None, "actor_id": None}
     if request.args and not form.validate():
@@ -584,7 +484,7 @@ def audit_log():
     elif request.args:
         filters = {"action": form.action.data or None, "actor_id": form.user.data}
     page = request.args.get("page", 1, type=int)
-    events = services.audit_events(**filters, page=max(page, 1))
-    return render_template("admin/audit.html", form=form, events=events,
+    events = audit.events(**filters, page=max(page, 1))
+    return render_template("admin/audit.html", form=form, events=events, names=audit.Names(events.items),
                            query={k: v for k, v in (("action", filters["action"]), ("user", filters["actor_id"]))
                                   if v})

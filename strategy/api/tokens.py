@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from ..auth.services import record_event
+from ..audit import AuditAction, record_event
 from ..extensions import db
 from ..models import ApiToken
 from . import tokens_bp
@@ -50,7 +50,7 @@ def create():
         return _page(form, status=400)
     token, clear = create_token(current_user, form.name.data)
     db.session.flush()
-    record_event("api_token_created", current_user, object_type="api_token", object_id=token.id)
+    record_event(AuditAction.API_TOKEN_CREATED, current_user, object_type="api_token", object_id=token.id)
     db.session.commit()
     return _page(TokenForm(formdata=None), new_token=clear)
 
@@ -62,7 +62,7 @@ def revoke_token(token_id: int):
         abort(404)  # someone else's token: its existence is none of this user's business
     if RevokeForm().validate_on_submit():
         revoke(token)
-        record_event("api_token_revoked", current_user, object_type="api_token", object_id=token.id)
+        record_event(AuditAction.API_TOKEN_REVOKED, current_user, object_type="api_token", object_id=token.id)
         db.session.commit()
         flash(_("Der Schlüssel „%(name)s“ ist widerrufen und funktioniert nicht mehr.", name=token.name), "success")
     return redirect(url_for("api_tokens.tokens"))

@@ -1,4 +1,5 @@
-"""Passwords: argon2id hashing and the password policy (length and a list of common passwords, no composition rules)."""
+"""Passwords: argon2id hashing, the password policy (length and a list of common passwords, no composition
+rules) and setting or changing a password. Nothing here commits."""
 from __future__ import annotations
 
 import functools
@@ -10,6 +11,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
+
+from ..audit import AuditAction, record_event
+from ..models import User, utcnow
+from .sessions import end_all_sessions
+from .throttling import reset_counter
 
 _hasher = PasswordHasher()  # argon2id with argon2-cffi's current recommended parameters
 
@@ -86,3 +92,32 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+def validate_new_password(password: str, *, user: User | None = None) -> list[str]:
+    """German messages for what is wrong with a new password (empty list: acceptable)."""
+    return password_problems(password, email=user.email if user else "", name=user.name if user else "")
+
+
+def set_password(user: User, password: str) -> None:
+    """Store a new password (already validated) and clear any login lock."""
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    reset_counter(user)
+
+
+def change_password(user: User, current_password: str, new_password: str) -> dict[str, list[str]]:
+    """The account page's password change. Returns errors per form field; on success every session of the
+    account has ended (the caller starts a fresh one for the browser that asked)."""
+    if too_long(current_password) or not verify_password(user.password_hash, current_password):
+        record_event(AuditAction.PASSWORD_CHANGE_FAILED, user, object_type="user", object_id=user.id)
+        return {"current_password": [_("Das aktuelle Passwort stimmt nicht.")]}
+    problems = validate_new_password(new_password, user=user)
+    if not problems and new_password == current_password:
+        problems = [_("Das neue Passwort muss sich vom bisherigen unterscheiden.")]
+    if problems:
+        return {"new_password": problems}
+    set_password(user, new_password)
+    end_all_sessions(user)
+    record_event(AuditAction.PASSWORD_CHANGED, user, object_type="user", object_id=user.id)
+    return {}

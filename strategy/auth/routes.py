@@ -11,9 +11,11 @@ from markupsafe import Markup
 
 from ..core.routes import _safe_next
 from ..extensions import db, login_manager
-from ..models import User
+from ..models import User, utcnow
 from ..permissions import public
-from . import bp, services
+from ..settings import two_factor_mandatory_for
+from . import bp, links, sessions, totp
+from .devices import describe_device
 from .forms import (
     ChangePasswordForm,
     ConfirmForm,
@@ -23,11 +25,20 @@ from .forms import (
     SetPasswordForm,
     TwoFactorForm,
 )
-from .services import PENDING_TWO_FACTOR_KEY, SETUP_TWO_FACTOR_KEY
+from .login import (
+    PENDING_TWO_FACTOR_KEY,
+    LoginAttempt,
+    check_password_login,
+    check_two_factor_login,
+    complete_login,
+)
+from .passwords import change_password as change_account_password
+from .passwords import too_long, verify_password
+from .totp import SETUP_TWO_FACTOR_KEY
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = None
-login_manager.user_loader(services.load_session_user)
+login_manager.user_loader(sessions.load_session_user)
 
 # Reachable while a mandatory two-factor setup is still open.
 _SETUP_ALLOWED = {"auth.two_factor_setup", "auth.logout", "static", "core.set_language"}
@@ -49,7 +60,7 @@ def require_two_factor_setup():
     return None
 
 
-def _throttled(form, attempt: services.LoginAttempt, template: str, **context):
+def _throttled(form, attempt: LoginAttempt, template: str, **context):
     minutes = (attempt.retry_after_seconds + 59) // 60
     if attempt.retry_after_seconds <= 60:
         message = _("Zu viele fehlgeschlagene Anmeldeversuche. Bitte warten Sie %(n)d Sekunden und versuchen Sie "
@@ -69,7 +80,7 @@ def login():
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        attempt = services.check_password_login(form.email.data, form.password.data)
+        attempt = check_password_login(form.email.data, form.password.data)
         if attempt.blocked_until is not None:
             db.session.commit()
             return _throttled(form, attempt, "auth/login.html")
@@ -81,7 +92,7 @@ def login():
         target = _safe_next(request.args.get("next"))
         if user.totp_secret:
             db.session.commit()
-            session[PENDING_TWO_FACTOR_KEY] = {"user_id": user.id, "started": services.now().isoformat(),
+            session[PENDING_TWO_FACTOR_KEY] = {"user_id": user.id, "started": utcnow().isoformat(),
                                                "next": target}
             return redirect(url_for("auth.two_factor"))
         return _finish_login(user, target)
@@ -89,8 +100,8 @@ def login():
 
 
 def _finish_login(user: User, target: str):
-    services.complete_login(user)
-    mandatory = not user.totp_secret and services.two_factor_mandatory_for(user)
+    complete_login(user)
+    mandatory = not user.totp_secret and two_factor_mandatory_for(user)
     db.session.commit()
     if mandatory:
         session[SETUP_TWO_FACTOR_KEY] = True
@@ -111,7 +122,7 @@ def _pending_user() -> tuple[User | None, str]:
         return None, ""
     from flask import current_app
 
-    if user is None or services.now() - started > current_app.config["AUTH_TWO_FACTOR_PENDING"]:
+    if user is None or utcnow() - started > current_app.config["AUTH_TWO_FACTOR_PENDING"]:
         return None, ""
     return user, _safe_next(pending.get("next"))
 
@@ -126,7 +137,7 @@ def two_factor():
         return redirect(url_for("auth.login"))
     form = TwoFactorForm()
     if form.validate_on_submit():
-        attempt = services.check_two_factor_login(user, form.code.data)
+        attempt = check_two_factor_login(user, form.code.data)
         db.session.commit()
         if attempt.blocked_until is not None:
             session.pop(PENDING_TWO_FACTOR_KEY, None)
@@ -141,7 +152,7 @@ def two_factor():
 
 @bp.route("/abmelden", methods=["POST"])
 def logout():
-    services.logout(current_user._get_current_object())
+    sessions.logout(current_user._get_current_object())
     db.session.commit()
     flash(_("Sie sind abgemeldet – auf allen Geräten."), "info")
     return redirect(url_for("core.landing"))
@@ -164,18 +175,18 @@ def _no_referrer(response):
 @public
 def set_password():
     # The token travels in the query string, which request logs leave out (strategy/logs.py).
-    row, problem = services.find_set_password_token(request.args.get("token", ""))
+    row, problem = links.find_set_password_token(request.args.get("token", ""))
     if row is None:
         return _no_referrer(make_response(render_template(
-            "auth/link_invalid.html", message=services.link_problem_message(problem)), 410))
+            "auth/link_invalid.html", message=links.link_problem_message(problem)), 410))
     form = SetPasswordForm()
     if form.validate_on_submit():
-        problems = services.use_set_password_token(row, form.new_password.data)
+        problems = links.use_set_password_token(row, form.new_password.data)
         if not problems:
             account_id = row.user_id
             db.session.commit()
             if current_user.is_authenticated and current_user.id == account_id:
-                services.forget_browser()  # its session ended with all others of the account
+                sessions.forget_browser()  # its session ended with all others of the account
             flash(_("Ihr Passwort ist gespeichert. Sie können sich jetzt damit anmelden."), "success")
             return redirect(url_for("auth.login"))
         db.session.rollback()
@@ -191,9 +202,9 @@ def _account_page(status: int = 200, **forms):
         "password_form": forms.get("password_form") or ChangePasswordForm(formdata=None),
         "disable_form": forms.get("disable_form") or DisableTwoFactorForm(formdata=None),
         "confirm_form": ConfirmForm(formdata=None),
-        "sessions": [(row, services.describe_device(row.user_agent)) for row in services.active_sessions(user)],
-        "current_session_id": services.current_session_id(),
-        "two_factor_mandatory": services.two_factor_mandatory_for(user),
+        "sessions": [(row, describe_device(row.user_agent)) for row in sessions.active_sessions(user)],
+        "current_session_id": sessions.current_session_id(),
+        "two_factor_mandatory": two_factor_mandatory_for(user),
     }
     return render_template("auth/account.html", **context), status
 
@@ -209,13 +220,13 @@ def change_password():
     if not form.validate_on_submit():
         return _account_page(password_form=form)
     user = current_user._get_current_object()
-    errors = services.change_password(user, form.current_password.data, form.new_password.data)
+    errors = change_account_password(user, form.current_password.data, form.new_password.data)
     if errors:
         db.session.commit()  # the audit event of a failed attempt
         for name, messages in errors.items():
             form[name].errors = list(form[name].errors) + messages
         return _account_page(password_form=form)
-    services.start_session(user)  # every old session ended; this browser gets a fresh one
+    sessions.start_session(user)  # every old session ended; this browser gets a fresh one
     db.session.commit()
     flash(_("Ihr Passwort wurde geändert. Alle anderen Sitzungen Ihres Kontos wurden beendet."), "success")
     return redirect(url_for("auth.account"))
@@ -227,10 +238,10 @@ def two_factor_setup():
     if user.totp_secret:
         return redirect(url_for("auth.account"))
     form = EnableTwoFactorForm()
-    secret = services.pending_totp_secret(user)
+    secret = totp.pending_totp_secret(user)
     db.session.commit()
     if form.validate_on_submit():
-        if services.enable_totp(user, secret, form.code.data):
+        if totp.enable_totp(user, secret, form.code.data):
             db.session.commit()
             session.pop(SETUP_TWO_FACTOR_KEY, None)
             flash(_("Die Anmeldung in zwei Schritten ist eingerichtet. Ab jetzt fragen wir bei jeder Anmeldung "
@@ -238,7 +249,7 @@ def two_factor_setup():
             return redirect(url_for("auth.account"))
         form.code.errors.append(_("Der Code passt nicht. Prüfen Sie, ob die Uhrzeit Ihres Geräts stimmt, und geben "
                                   "Sie den aktuellen Code ein."))
-    uri = services.totp_uri(user, secret)
+    uri = totp.totp_uri(user, secret)
     # segno renders the QR code as SVG offline; the SVG comes from our own URI, never from user input.
     qr_svg = Markup(segno.make(uri, error="m").svg_inline(scale=4, title=_("QR-Code für Ihre Authenticator-App")))
     return render_template("auth/two_factor_setup.html", form=form, secret=secret, uri=uri, qr_svg=qr_svg,
@@ -251,18 +262,16 @@ def two_factor_disable():
     form = DisableTwoFactorForm()
     if not user.totp_secret:
         return redirect(url_for("auth.account"))
-    if services.two_factor_mandatory_for(user):
+    if two_factor_mandatory_for(user):
         flash(_("Für Ihre Rolle ist die Anmeldung in zwei Schritten vorgeschrieben; sie kann nicht ausgeschaltet "
                 "werden."), "error")
         return redirect(url_for("auth.account"))
     if not form.validate_on_submit():
         return _account_page(disable_form=form)
-    from .passwords import too_long, verify_password
-
     if too_long(form.password.data) or not verify_password(user.password_hash, form.password.data):
         form.password.errors = list(form.password.errors) + [_("Das Passwort stimmt nicht.")]
         return _account_page(disable_form=form)
-    services.disable_totp(user, by=user)
+    totp.disable_totp(user, by=user)
     db.session.commit()
     flash(_("Die Anmeldung in zwei Schritten ist ausgeschaltet."), "success")
     return redirect(url_for("auth.account"))
@@ -273,11 +282,11 @@ def end_session(session_id: int):
     user = current_user._get_current_object()
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if not services.end_session(user, session_id):
+    if not sessions.end_session(user, session_id):
         abort(404)
     db.session.commit()
-    if session_id == services.current_session_id():
-        services.forget_browser()
+    if session_id == sessions.current_session_id():
+        sessions.forget_browser()
         flash(_("Diese Sitzung wurde beendet."), "info")
         return redirect(url_for("auth.login"))
     flash(_("Die Sitzung wurde beendet."), "success")
@@ -289,11 +298,11 @@ def end_other_sessions():
     user = current_user._get_current_object()
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    current = services.current_session_id()
+    current = sessions.current_session_id()
     ended = 0
-    for row in services.active_sessions(user):
+    for row in sessions.active_sessions(user):
         if row.id != current:
-            ended += services.end_session(user, row.id)
+            ended += sessions.end_session(user, row.id)
     db.session.commit()
     flash(_("%(n)d andere Sitzung(en) beendet.", n=ended), "success")
     return redirect(url_for("auth.account"))

@@ -5,10 +5,13 @@ import enum
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """The application's one clock: the current UTC time, or the app's CLOCK (tests move it instead of sleeping)."""
+    clock = current_app.config.get("CLOCK") if has_app_context() else None
+    return clock() if clock else datetime.now(timezone.utc)
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -12,7 +12,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 
-from ..auth.services import record_event
+from ..audit import AuditAction, record_event
 from ..comparison import FieldComparison, compare_fields, current_approved_content
 from ..extensions import db
 from ..fields.services import load_field_row
@@ -62,7 +62,7 @@ def _clean(text: str | None) -> str:
 def submit(field: Field, user: User) -> Revision:
     """Entwurf or zurückgegeben → zur Prüfung."""
     _transition(field, (ReviewState.DRAFT, ReviewState.RETURNED), ReviewState.SUBMITTED)
-    record_event("field_submitted", user, object_type="field", object_id=str(field.id))
+    record_event(AuditAction.FIELD_SUBMITTED, user, object_type="field", object_id=str(field.id))
     return _review_revision(field, user, stored_text(lambda: _("Zur Prüfung eingereicht")),
                             field_snapshot(load_field_row(field.id)))
 
@@ -75,7 +75,7 @@ def return_field(field: Field, user: User, comment: str, column: str | None = No
     _check_column(column)
     _transition(field, (ReviewState.SUBMITTED,), ReviewState.RETURNED)
     thread = _new_comment(field, user, body, column)
-    record_event("field_returned", user, object_type="field", object_id=str(field.id))
+    record_event(AuditAction.FIELD_RETURNED, user, object_type="field", object_id=str(field.id))
     _review_revision(field, user, stored_text(lambda: _("Zurückgegeben: %(comment)s", comment=body)),
                      field_snapshot(load_field_row(field.id)))
     return thread
@@ -91,7 +91,7 @@ def approve(field: Field, user: User, seen_fingerprint: str) -> Revision:
     field.approved_content = snapshot
     field.approved_at = utcnow()
     field.approved_by = user
-    record_event("field_approved", user, object_type="field", object_id=str(field.id))
+    record_event(AuditAction.FIELD_APPROVED, user, object_type="field", object_id=str(field.id))
     return _review_revision(field, user, stored_text(lambda: _("Freigegeben")), snapshot)
 
 
@@ -195,7 +195,7 @@ def create_edition(strategy: Strategy, user: User, title: str, decided_on: date)
     edition = Edition(strategy=strategy, title=_clean(title), decided_on=decided_on, content=content,
                       created_by=user, created_by_name=user.name)
     db.session.add(edition)
-    record_event("edition_created", user, object_type="strategy", object_id=str(strategy.id),
+    record_event(AuditAction.EDITION_CREATED, user, object_type="strategy", object_id=str(strategy.id),
                  detail={"title": edition.title})
     return edition
 

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..auth.services import record_event
+from ..audit import AuditAction, record_event
 from ..extensions import db
 from ..framework import COLUMN_LABELS
 from ..models import utcnow
@@ -173,7 +173,7 @@ def visibility(slug: str):
         if chosen != before:
             strategy.block_visibility = chosen
             strategy.settings_changed_at = utcnow()
-            record_event("block_visibility_changed", current_user, object_type="strategy", object_id=strategy.id,
+            record_event(AuditAction.BLOCK_VISIBILITY_CHANGED, current_user, object_type="strategy", object_id=strategy.id,
                          detail={"before": before, "after": chosen})
             db.session.commit()
         flash(_("Die Sichtbarkeit der Blöcke ist gespeichert."), "success")
