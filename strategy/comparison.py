@@ -4,7 +4,7 @@ Works on edition-shaped content only (plain dicts, see `edition_content_shape`):
 
     {"strategy": {"title", "subtitle", "framework_title", "description", "owner", "slug"},
      "fields": [approved field snapshots (strategy.snapshots.field_snapshot), ordered by number],
-     "fields_without_approval": [{"id", "number", "title"}]}
+     "fields_without_approval": [{"id", "number"}]}  (older editions also stored a "title")
 
 so the same comparison serves the comparison page, the change-report PDF and tests on constructed dicts.
 Fields are matched by their id (a renumbered or renamed field is still the same field); next steps,
@@ -305,8 +305,8 @@ def strategy_header(strategy) -> dict[str, Any]:
 def current_approved_content(strategy) -> Content:
     """Today's approved state of a strategy in edition shape: what an edition made now would freeze.
 
-    Only approved snapshots go in (never a draft); live fields without an approved state are listed by
-    number and title in `fields_without_approval`."""
+    Only approved snapshots go in (never a draft); live fields without an approved state are listed by id
+    and number in `fields_without_approval` (not by their draft title: strategy.reading names them)."""
     from .extensions import db
     from .models import Field
 
@@ -317,8 +317,7 @@ def current_approved_content(strategy) -> Content:
         "strategy": strategy_header(strategy),
         "fields": [field.approved_content for field in fields if field.approved_content],
         "fields_without_approval": [
-            {"id": field.id, "number": field.number, "title": field.title}
-            for field in fields if not field.approved_content
+            {"id": field.id, "number": field.number} for field in fields if not field.approved_content
         ],
     }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from .days import local_today
 from .extensions import db
 from .fields.services import load_field_row
 from .models import (
@@ -49,7 +50,7 @@ def ensure_partner_strategy(today: date | None = None) -> None:
     """Create the partners-only strategy once; make sure the demo accounts have their roles in it."""
     strategy = db.session.scalar(db.select(Strategy).filter_by(slug=PARTNER_SLUG))
     if strategy is None:
-        strategy = _create(today or date.today())
+        strategy = _create(today or local_today())
     for email, role in ROLES.items():
         user = db.session.scalar(db.select(User).filter_by(email=email))
         if user is not None and not any(m.strategy_id == strategy.id for m in user.memberships):

@@ -22,6 +22,7 @@ from .models.records import (
     FundingStatus,
     IndicatorUnit,
     StepStatus,
+    step_is_overdue,
 )
 from .models.strategy import PHASE_LABELS, REVIEW_STATE_LABELS, FieldPhase, ReviewState
 from .summaries import revision_summary
@@ -50,7 +51,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["revision_summary"] = revision_summary
     app.jinja_env.filters["css_string"] = css_string
     app.jinja_env.globals["perm"] = permissions
-    app.jinja_env.globals["is_overdue"] = step_is_overdue
+    app.jinja_env.globals["is_overdue"] = snapshot_step_is_overdue
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -78,9 +79,9 @@ def enum_label(value, kind: str) -> str:
     return str(labels[enum_cls(getattr(value, "value", value))])
 
 
-def step_is_overdue(step: dict, today: date) -> bool:
-    """For a step as a snapshot stores it: due before today and neither done nor dropped."""
-    return bool(step.get("due_date")) and step["due_date"] < today.isoformat() and StepStatus(step["status"]).is_open
+def snapshot_step_is_overdue(step: dict, today: date) -> bool:
+    """For a step as a snapshot stores it (or a dict with its due_date and status): models.step_is_overdue."""
+    return step_is_overdue(step.get("due_date"), step["status"], today)
 
 
 def _parse_date(value):

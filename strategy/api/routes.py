@@ -12,11 +12,12 @@ from flask_babel import force_locale
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import BadRequest, Forbidden
 
+from ..days import local_today
 from ..extensions import csrf, db
-from ..models import Field, StepStatus, Strategy
+from ..models import Field, StepStatus, Strategy, step_is_overdue
 from ..permissions import can_view_strategy, public, visible_blocks
 from ..status.caching import is_current, not_modified, stamp
-from ..status.services import STATUS_LABELS, Validators, approved_fields, local_today, plain_status, validators
+from ..status.services import STATUS_LABELS, Validators, approved_fields, plain_status, validators
 from . import bp
 from .auth import api_user
 from .openapi import openapi_document
@@ -149,7 +150,7 @@ def _field_json(strategy: Strategy, field) -> dict:
     return {
         "id": field.id,
         "number": field.number,
-        "title": (field.row or {}).get("title", field.title),
+        "title": field.title,
         "approved_at": _iso(field.approved_at),
         "status": status,
         "status_label": str(STATUS_LABELS[status]),
@@ -269,7 +270,7 @@ def next_steps(strategy_id: int):
     wanted = request.args.get("status", "all")
     if wanted not in ("all", "open"):
         raise _bad("status must be 'all' or 'open'.")
-    today = local_today().isoformat()
+    today = local_today()
 
     def shape(field, step):
         is_open = StepStatus(step["status"]).is_open
@@ -278,7 +279,7 @@ def next_steps(strategy_id: int):
             "description": step["description"], "responsible": step.get("responsible", ""),
             "due_date": step.get("due_date"), "status": step["status"], "progress_note": step.get("progress_note", ""),
             "done_on": step.get("done_on"), "also_serves": step.get("also_serves", []),
-            "is_open": is_open, "is_overdue": bool(is_open and step.get("due_date") and step["due_date"] < today),
+            "is_open": is_open, "is_overdue": step_is_overdue(step.get("due_date"), step["status"], today),
         }
 
     keep = (lambda step: step["is_open"]) if wanted == "open" else (lambda step: True)
@@ -325,7 +326,7 @@ def editions(strategy_id: int):
     """Editions (Fassungen) a reader may see, newest first, each with its fields reduced to visible blocks."""
     from ..models.editions import Edition
     from ..permissions import can_view_editions
-    from ..status.services import visible_part
+    from ..reading import readable_edition
 
     strategy = _strategy_or_404(strategy_id)
     if not can_view_editions(_user(), strategy):
@@ -342,8 +343,8 @@ def editions(strategy_id: int):
             "id": id, "title": title, "decided_on": _iso(decided_on), "created_at": _iso(created_at),
             "fields": [
                 {"number": snap.get("number"), "title": snap.get("title"),
-                 "row": {k: v for k, v in visible_part(snap, blocks).items() if k != "hidden_blocks"}}
-                for snap in (content or {}).get("fields", [])
+                 "row": {k: v for k, v in snap.items() if k != "hidden_blocks"}}
+                for snap in readable_edition(content or {}, blocks)["fields"]
             ],
         }
         for id, title, decided_on, created_at, content in rows

@@ -26,12 +26,12 @@ from .. import PROJECT_ROOT
 from ..charts import indicator_chart_svg
 from ..comparison import compare_editions, current_approved_content, strategy_header
 from ..extensions import db
-from ..fields.services import framework_fields, load_field_row
+from ..fields.services import load_field_row
 from ..framework import FRAMEWORK, Phase
 from ..models import Edition, Field, FieldAssignment, Strategy, User, utcnow
 from ..models.exports import ExportCache
-from ..permissions import can_view_drafts, visible_blocks
-from ..snapshots import field_snapshot
+from ..permissions import visible_blocks
+from ..reading import readable_edition, readable_framework, readable_row, reader_of
 from . import pdf
 
 STYLESHEET = "pdf.css"
@@ -142,24 +142,6 @@ def _stylesheet() -> bytes:
 
 # --- what a reader gets --------------------------------------------------------------------------
 
-def readable_content(user, strategy: Strategy) -> tuple[dict, bool]:
-    """The framework as this reader may read it, edition-shaped, and whether it is the live draft."""
-    fields = framework_fields(strategy)
-    if can_view_drafts(user, strategy):
-        return {
-            "strategy": strategy_header(strategy),
-            "fields": [field_snapshot(f) for f in fields],
-            "fields_without_approval": [],
-        }, True
-    return {
-        "strategy": strategy_header(strategy),
-        "fields": [f.approved_content for f in fields if f.approved_content],
-        "fields_without_approval": [
-            {"id": f.id, "number": f.number, "title": f.title} for f in fields if not f.approved_content
-        ],
-    }, False
-
-
 def _as_of(strategy: Strategy, drafts: bool) -> datetime:
     """The date the content reflects: the last change (drafts) or the last approval."""
     fields = [f for f in strategy.fields]
@@ -193,10 +175,11 @@ def _common(strategy_head: dict, user_blocks: frozenset[str], as_of: datetime) -
 
 def framework_document(user, strategy: Strategy, paper: str = "a3") -> Document:
     """The action framework as this reader may read it (live draft or approved state)."""
-    content, drafts = readable_content(user, strategy)
+    content, reader = readable_framework(user, strategy)
+    drafts = reader.drafts
     as_of = _as_of(strategy, drafts)
     # Drafts and the approved state are cached side by side (the subject keeps one from evicting the other).
-    return _framework_from_content(strategy, content, visible_blocks(user, strategy), paper, as_of,
+    return _framework_from_content(strategy, content, reader.blocks, paper, as_of,
                                    _state_label(drafts, as_of), kind="framework",
                                    subject="draft" if drafts else "approved")
 
@@ -207,7 +190,8 @@ def edition_document(user, edition: Edition, paper: str = "a3") -> Document:
     label = _("%(title)s (beschlossen am %(date)s)", title=edition.title,
               date=_format_date(edition.decided_on))
     blocks = visible_blocks(user, edition.strategy)
-    document = _framework_from_content(edition.strategy, edition.content, blocks, paper, as_of, label,
+    document = _framework_from_content(edition.strategy, readable_edition(edition.content, blocks), blocks, paper,
+                                       as_of, label,
                                        kind="edition", subject=f"edition-{edition.id}")
     # Frozen content: one rendering per language and audience, ever.
     identity = f"edition:{edition.id}:{get_locale()}:{paper}:{','.join(sorted(blocks))}"
@@ -270,12 +254,12 @@ def field_document(user, field: Field) -> Document:
     """The dossier of one field: its whole row, steps, financing, indicator charts, who and when."""
     strategy = field.strategy
     row_field = load_field_row(field.id)
-    drafts = can_view_drafts(user, strategy)
+    reader = reader_of(user, strategy)
+    drafts = reader.drafts
+    row = readable_row(user, row_field, reader)
     if drafts:
-        row = field_snapshot(row_field)
         changed_on, changed_by = row_field.updated_at, row_field.updated_by.name if row_field.updated_by else ""
     else:
-        row = row_field.approved_content
         changed_on, changed_by = row_field.approved_at, row_field.approved_by.name if row_field.approved_by else ""
     coordinators = sorted(db.session.scalars(
         db.select(User.name).join(FieldAssignment, FieldAssignment.user_id == User.id)
@@ -283,7 +267,7 @@ def field_document(user, field: Field) -> Document:
     ).all())
     build = lambda: render_template(  # noqa: E731
         "pdf/dossier.html",
-        **_common(strategy_header(strategy), visible_blocks(user, strategy), changed_on or strategy.created_at),
+        **_common(strategy_header(strategy), reader.blocks, changed_on or strategy.created_at),
         row=row,
         framework=FRAMEWORK,
         state_label=_state_label(drafts, changed_on or strategy.created_at),
@@ -296,7 +280,7 @@ def field_document(user, field: Field) -> Document:
     )
     filename = f"Handlungsfeld-{field.number}-{strategy.slug}-{(changed_on or utcnow()):%Y-%m-%d}.pdf"
     subject = f"field-{field.id}-{'draft' if drafts else 'approved'}"
-    inputs = {"row": row, "blocks": sorted(visible_blocks(user, strategy)), "drafts": drafts,
+    inputs = {"row": row, "blocks": sorted(reader.blocks), "drafts": drafts,
               "changed": [changed_on, changed_by], "coordinators": coordinators, "head": strategy_header(strategy)}
     return Document("dossier", strategy.id, subject, filename, build, inputs)
 
@@ -304,19 +288,21 @@ def field_document(user, field: Field) -> Document:
 def changes_document(user, edition: Edition) -> Document:
     """"Änderungen seit <edition>": today's approved state against the edition, word by word."""
     strategy = edition.strategy
-    after = current_approved_content(strategy)
+    blocks = visible_blocks(user, strategy)
+    before = readable_edition(edition.content, blocks)
+    after = readable_edition(current_approved_content(strategy), blocks)
     as_of = _as_of(strategy, drafts=False)
     build = lambda: render_template(  # noqa: E731
         "pdf/changes.html",
-        **_common(strategy_header(strategy), visible_blocks(user, strategy), as_of),
+        **_common(strategy_header(strategy), blocks, as_of),
         edition=edition,
-        comparison=compare_editions(edition.content, after),
+        comparison=compare_editions(before, after),
         framework_phases=FRAMEWORK,
         missing=after.get("fields_without_approval", []),
         state_label=_("Freigegebener Stand – %(date)s", date=_format_date(as_of)),
     )
     filename = f"Aenderungen-seit-Fassung-{edition.id}-{strategy.slug}-{as_of:%Y-%m-%d}.pdf"
-    inputs = {"edition": edition.id, "after": after, "blocks": sorted(visible_blocks(user, strategy)),
+    inputs = {"edition": edition.id, "after": after, "blocks": sorted(blocks),
               "as_of": as_of}
     return Document("changes", strategy.id, f"edition-{edition.id}", filename, build, inputs)
 

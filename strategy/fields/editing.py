@@ -30,6 +30,7 @@ from ..models import (
     User,
     WorkingGroup,
     WorkingGroupMember,
+    name_key,
 )
 from ..revisions import record_change
 from ..snapshots import field_snapshot
@@ -101,18 +102,18 @@ class Directory:
         self.organisations = list(db.session.scalars(db.select(Organisation).order_by(Organisation.name)))
         self._people: dict[str, list[Person]] = {}
         for person in self.people:
-            self._people.setdefault(person.name.casefold(), []).append(person)
+            self._people.setdefault(name_key(person.name), []).append(person)
         self._organisations: dict[str, Organisation] = {}
         for org in self.organisations:
             for name in (org.name, org.short_name):
                 if name:
-                    self._organisations.setdefault(name.casefold(), org)
+                    self._organisations.setdefault(name_key(name), org)
 
     def find_organisation(self, name: str) -> Organisation | None:
-        return self._organisations.get(name.casefold()) if name else None
+        return self._organisations.get(name_key(name)) if name else None
 
     def find_person(self, name: str, organisation: Organisation | None) -> Person | None:
-        candidates = self._people.get(name.casefold(), []) if name else []
+        candidates = self._people.get(name_key(name), []) if name else []
         for person in candidates:
             if organisation is None or person.organisation_id == organisation.id:
                 return person
@@ -134,12 +135,12 @@ class Directory:
         if org is None and party["organisation"]:
             org = Organisation(name=party["organisation"])
             db.session.add(org)
-            self._organisations[org.name.casefold()] = org
+            self._organisations[name_key(org.name)] = org
         person = self.find_person(party["person"], org)
         if person is None and party["person"]:
             person = Person(name=party["person"], organisation=org)
             db.session.add(person)
-            self._people.setdefault(person.name.casefold(), []).append(person)
+            self._people.setdefault(name_key(person.name), []).append(person)
         return person, org
 
 

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from datetime import date
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import FieldList, FormField
 
+from ..days import local_today
 from ..extensions import db
 from ..framework import FRAMEWORK
 from ..permissions import (
@@ -20,6 +19,7 @@ from ..permissions import (
     public,
     require,
 )
+from ..reading import readable_fields, reader_of, steps_serving_in
 from ..security import keeps_input
 from ..summaries import stored_text
 from . import bp
@@ -45,23 +45,24 @@ from .history import (
     previous_revision,
     revisions_of,
 )
-from .services import count_steps, framework_fields, key_indicator, load_field_row, steps_serving_in, visible_row
+from .services import count_steps, key_indicator, load_field_row
 
 
 @bp.route("/<slug>/")
 @public
 def overview(slug: str):
     strategy = get_strategy_or_404(slug)
-    today = date.today()
-    rows = []
-    for field in framework_fields(strategy):
-        row = visible_row(current_user, field)
-        rows.append({
-            "field": field,
-            "row": row,
-            "steps": count_steps(row, today) if row else None,
-            "key_indicator": key_indicator(row) if row else None,
-        })
+    today = local_today()
+    rows = [
+        {
+            "field": item.field,
+            "row": item.row,
+            "title": item.title,
+            "steps": count_steps(item.row, today) if item.row else None,
+            "key_indicator": key_indicator(item.row) if item.row else None,
+        }
+        for item in readable_fields(current_user, strategy)
+    ]
     last_change = max((r["field"].updated_at for r in rows), default=None)
     return render_template("fields/overview.html", strategy=strategy, rows=rows, last_change=last_change,
                            shows_drafts=can_view_drafts(current_user, strategy))
@@ -72,20 +73,21 @@ def overview(slug: str):
 def field_page(slug: str, number: int):
     strategy = get_strategy_or_404(slug)
     get_field_or_404(strategy, number)
-    fields = framework_fields(strategy)
-    rows = [row for row in (visible_row(current_user, f) for f in fields) if row is not None]
-    field = next(f for f in fields if f.number == number)
-    row = next((r for r in rows if r["number"] == number), None)
+    reader = reader_of(current_user, strategy)
+    readable = readable_fields(current_user, strategy, reader=reader)
+    rows = [item.row for item in readable if item.row is not None]
+    this = next(item for item in readable if item.field.number == number)
     return render_template(
         "fields/field.html",
         strategy=strategy,
-        field=field,
-        row=row,
-        framework=FRAMEWORK,
+        field=this.field,
+        row=this.row,
+        title=this.title,
+        framework=reader.framework,
         serving_steps=steps_serving_in(rows, number),
-        today=date.today(),
-        shows_drafts=can_view_drafts(current_user, strategy),
-        may_edit=can_edit_field(current_user, field),
+        today=local_today(),
+        shows_drafts=reader.drafts,
+        may_edit=can_edit_field(current_user, this.field),
     )
 
 

@@ -18,9 +18,9 @@ from ..models import (
     Strategy,
     WorkingGroup,
     WorkingGroupMember,
+    step_is_overdue,
 )
-from ..permissions import can_view_drafts
-from ..snapshots import Snapshot, field_snapshot
+from ..snapshots import Snapshot
 
 _PERSON_WITH_ORG = selectinload(Person.organisation)
 
@@ -69,40 +69,24 @@ def load_field_row(field_id: int) -> Field:
     ).one()
 
 
-def visible_row(user, field: Field) -> Snapshot | None:
-    """What this user sees of a row: the live working state for those who may see drafts, else the
-    approved snapshot (None when nothing has been approved yet)."""
-    if can_view_drafts(user, field.strategy):
-        return field_snapshot(field)
-    return field.approved_content
-
-
-def steps_serving_in(rows: list[Snapshot], number: int) -> list[dict]:
-    """Steps of other rows that also serve field `number`, from the same kind of rows (live or approved)."""
-    return [
-        step
-        for row in rows
-        if row["number"] != number
-        for step in row["next_steps"]
-        if number in step.get("also_serves", [])
-    ]
-
-
 @dataclass
 class StepCounts:
     open: int = 0
     overdue: int = 0
 
 
-def count_steps(row: Snapshot, today: date) -> StepCounts:
+def count_steps(row: Snapshot, today: date) -> StepCounts | None:
+    """Open and overdue steps of a row; None when the reader may not see its steps."""
+    if "next_steps" not in row:
+        return None
     counts = StepCounts()
     for step in row["next_steps"]:
         if StepStatus(step["status"]).is_open:
             counts.open += 1
-            if step["due_date"] and step["due_date"] < today.isoformat():
+            if step_is_overdue(step["due_date"], step["status"], today):
                 counts.overdue += 1
     return counts
 
 
 def key_indicator(row: Snapshot) -> dict | None:
-    return next((indicator for indicator in row["indicators"] if indicator["is_key"]), None)
+    return next((indicator for indicator in row.get("indicators", []) if indicator["is_key"]), None)

@@ -39,6 +39,12 @@ ORGANISATION_KIND_LABELS = {
 }
 
 
+def name_key(name: str | None) -> str:
+    """The one form in which typed names of people and organisations are compared: runs of white space
+    folded to one space, case folded ("  Jobcenter  DORTMUND" and "jobcenter dortmund" name the same one)."""
+    return " ".join((name or "").split()).casefold()
+
+
 class Organisation(db.Model):
     """A body that takes part: city office, agency, job centre, welfare or migrant organisation (Träger/MSO)."""
 

@@ -41,6 +41,17 @@ STEP_STATUS_LABELS = {
 
 OPEN_STEP_STATUSES = tuple(status for status in StepStatus if status.is_open)
 
+
+def step_is_overdue(due_date: date | str | None, status: StepStatus | str, today: date) -> bool:
+    """The one rule for "überfällig": a step still open whose due date lies before today.
+
+    Takes a step's values as the model holds them or as a snapshot stores them (ISO date, status string);
+    `today` is strategy.days.local_today() (or the day a frozen edition was made)."""
+    if not due_date or not StepStatus(status).is_open:
+        return False
+    due = date.fromisoformat(due_date) if isinstance(due_date, str) else due_date
+    return due < today
+
 # A step that serves further fields besides its own (cross-cutting work).
 next_step_field = sa.Table(
     "next_step_field",
@@ -90,7 +101,7 @@ class NextStep(db.Model):
         return " – ".join(parts)
 
     def is_overdue(self, today: date) -> bool:
-        return self.status.is_open and self.due_date is not None and self.due_date < today
+        return step_is_overdue(self.due_date, self.status, today)
 
 
 class FundingSource(enum.StrEnum):

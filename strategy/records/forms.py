@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import get_locale
@@ -24,6 +23,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
+from ..days import local_today
 from ..models import Direction, FundingStatus, IndicatorUnit, StepStatus
 from ..models.records import FUNDING_SOURCE_LABELS, FUNDING_STATUS_LABELS, INDICATOR_UNIT_LABELS, STEP_STATUS_LABELS
 
@@ -132,7 +132,7 @@ def choices(pairs) -> list[SelectChoice]:
 
 
 def _not_in_future(form, field: FormField) -> None:
-    if field.data and field.data > date.today():
+    if field.data and field.data > local_today():
         raise ValidationError(_l("Dieses Datum liegt in der Zukunft."))
 
 

@@ -2,16 +2,14 @@
 open-steps page and the funding timeline of a strategy."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..charts import funding_timeline_svg
+from ..days import local_today
 from ..extensions import db
 from ..fields.routes import field_page
-from ..fields.services import framework_fields, visible_row
 from ..models import (
     Direction,
     Field,
@@ -33,6 +31,7 @@ from ..permissions import (
     public,
     require,
 )
+from ..reading import readable_fields
 from ..security import keeps_input
 from . import bp
 from .editor import (
@@ -399,7 +398,7 @@ def open_steps_page(slug: str):
         status=StepStatus(status) if status in {s.value for s in StepStatus if s.is_open} else None,
         due=due if due in DUE_WINDOWS else None,
     )
-    today = date.today()
+    today = local_today()
     steps = open_steps(strategy, wanted, today)
     organisations, people = step_filter_choices(strategy)
     return render_template("records/open_steps.html", strategy=strategy, steps=steps, wanted=wanted,
@@ -413,8 +412,8 @@ def open_steps_page(slug: str):
 def funding_page(slug: str):
     strategy = get_strategy_or_404(slug)
     require(can_view_funding(current_user, strategy))
-    today = date.today()
-    rows = [row for row in (visible_row(current_user, f) for f in framework_fields(strategy)) if row is not None]
+    today = local_today()
+    rows = [item.row for item in readable_fields(current_user, strategy) if item.row is not None]
     periods = funding_periods(rows, today)
     periods.sort(key=lambda p: (p["field_number"], p.get("start_date") or "9999", p.get("end_date") or "9999"))
     return render_template("records/funding.html", strategy=strategy, periods=periods, today=today,

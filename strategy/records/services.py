@@ -2,7 +2,6 @@
 behind the open-steps page, the funding timeline and the overview's roll-ups."""
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date, timedelta
@@ -13,6 +12,7 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..days import add_months, local_today
 from ..extensions import db
 from ..fields.services import load_field_row
 from ..models import (
@@ -29,6 +29,7 @@ from ..models import (
     StepStatus,
     Strategy,
     User,
+    name_key,
     utcnow,
 )
 from ..revisions import record_change
@@ -60,12 +61,9 @@ def resolve_organisation(name: str) -> Organisation | None:
     name = " ".join(name.split())
     if not name:
         return None
-    lowered = name.lower()
-    found = db.session.scalar(
-        db.select(Organisation).where(
-            db.or_(db.func.lower(Organisation.name) == lowered, db.func.lower(Organisation.short_name) == lowered)
-        ).order_by(Organisation.id).limit(1)
-    )
+    key = name_key(name)
+    found = next((org for org in db.session.scalars(db.select(Organisation).order_by(Organisation.id))
+                  if key in (name_key(org.name), name_key(org.short_name))), None)
     if found is None:
         found = Organisation(name=name[:200])
         db.session.add(found)
@@ -81,12 +79,12 @@ def resolve_person(name: str, organisation: Organisation | None) -> Person | Non
         db.select(Person).where(Person.is_deleted.is_(False)).options(selectinload(Person.organisation))
         .order_by(Person.id)
     ).all()
-    lowered = name.lower()
+    key = name_key(name)
     for person in candidates:
-        if person.label.lower() == lowered:
+        if name_key(person.label) == key:
             return person
     for person in candidates:
-        if person.name.lower() == lowered:
+        if name_key(person.name) == key:
             return person
     person = Person(name=name[:200], organisation=organisation)
     db.session.add(person)
@@ -133,7 +131,7 @@ def describe_step(step: NextStep) -> dict[str, Any]:
 def save_step(field: Field, author: User, data: StepData, step: NextStep | None = None,
               version: int | None = None, today: date | None = None) -> NextStep:
     """Add a step to `field` or change `step` (which belongs to it); one revision on the step's own field."""
-    today = today or date.today()
+    today = today or local_today()
     before = _before(field)
     if step is not None:
         _check_version(step, version, describe_step)
@@ -169,7 +167,7 @@ def close_step(field: Field, author: User, step: NextStep, version: int | None,
     before = _before(field)
     _check_version(step, version, describe_step)
     step.status = StepStatus.DONE
-    step.done_on = step.done_on or today or date.today()
+    step.done_on = step.done_on or today or local_today()
     step.updated_at = utcnow()
     _flush()
     record_change(field, author, RevisionKind.NEXT_STEP, before, f"Schritt erledigt: {step.description[:200]}")
@@ -254,12 +252,6 @@ def delete_financing(field: Field, author: User, item: FinancingItem, version: i
     db.session.delete(item)
     _flush()
     record_change(field, author, RevisionKind.FINANCING, before, f"Finanzierung entfernt: {programme[:200]}")
-
-
-def add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def horizon_months() -> int:

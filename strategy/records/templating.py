@@ -1,9 +1,8 @@
 """Template globals for the records: the editor on field pages, charts and funding flags on any page."""
 from __future__ import annotations
 
-from datetime import date
-
 from ..charts import indicator_chart_svg, indicator_trend, latest_value, trend_is_good, trend_label
+from ..days import local_today
 from . import bp
 from .editor import RecordEditor, financing_key, indicator_key, step_key, value_key
 from .forms import DIRECTION_LABELS
@@ -23,7 +22,7 @@ for _name, _function in {
     "follow_up_open": follow_up_open,
     "funding_state": funding_state,
     "funding_horizon_months": horizon_months,
-    "today_date": date.today,
+    "today_date": local_today,
 }.items():
     bp.add_app_template_global(_function, _name)
 

@@ -1,15 +1,13 @@
 """Review actions on a field, its comment thread, editions and comparisons. Thin: form → service → flash."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..comparison import compare_editions, current_approved_content
+from ..days import local_today
 from ..extensions import db
-from ..fields.services import steps_serving_in
 from ..framework import COLUMN_LABELS
 from ..models import Edition, Field, ReviewComment, ReviewState
 from ..permissions import (
@@ -24,11 +22,10 @@ from ..permissions import (
     get_strategy_or_404,
     public,
     require,
-    visibility_blocks,
     visible_blocks,
 )
+from ..reading import readable_edition, steps_serving_in, visible_framework
 from ..snapshots import Snapshot
-from ..status.services import visible_framework, visible_part
 from . import bp
 from .forms import (
     ApproveForm,
@@ -233,13 +230,6 @@ def reopen_comment(slug: str, number: int, comment_id: int):
 
 # --- editions ------------------------------------------------------------------------------------
 
-def _readable(content: dict, blocks: frozenset[str]) -> dict:
-    """Edition-shaped content without the blocks of a row this reader may not see (per-block visibility)."""
-    if blocks >= frozenset(visibility_blocks()):
-        return content
-    return {**content, "fields": [visible_part(row, blocks) for row in content.get("fields", [])]}
-
-
 def _edition(slug: str, edition_id: int):
     strategy = get_strategy_or_404(slug)
     require(can_view_editions(current_user, strategy))
@@ -264,8 +254,8 @@ def new_edition(slug: str):
     require(can_create_edition(current_user, strategy))
     form = EditionForm()
     if request.method == "GET" and not form.decided_on.data:
-        form.decided_on.data = date.today()
-    current = current_approved_content(strategy)
+        form.decided_on.data = local_today()
+    current = readable_edition(current_approved_content(strategy), visible_blocks(current_user, strategy))
     pending = db.session.scalars(
         db.select(Field).filter_by(strategy_id=strategy.id, is_archived=False)
         .filter(Field.review_state != ReviewState.APPROVED, Field.approved_content.is_not(None))
@@ -290,8 +280,9 @@ def new_edition(slug: str):
 @public
 def edition(slug: str, edition_id: int):
     strategy, edition = _edition(slug, edition_id)
-    return render_template("review/edition.html", strategy=strategy, edition=edition,
-                           content=edition.content, others=[e for e in editions_of(strategy) if e.id != edition.id])
+    content = readable_edition(edition.content, visible_blocks(current_user, strategy))
+    return render_template("review/edition.html", strategy=strategy, edition=edition, content=content,
+                           others=[e for e in editions_of(strategy) if e.id != edition.id])
 
 
 @bp.route("/<slug>/fassungen/<id:edition_id>/handlungsfelder/<id:number>")
@@ -299,7 +290,7 @@ def edition(slug: str, edition_id: int):
 def edition_field(slug: str, edition_id: int, number: int):
     strategy, edition = _edition(slug, edition_id)
     blocks = visible_blocks(current_user, strategy)
-    rows = _readable(edition.content, blocks).get("fields", [])
+    rows = readable_edition(edition.content, blocks).get("fields", [])
     index = next((i for i, r in enumerate(rows) if r.get("number") == number), None)
     if index is None:
         abort(404)
@@ -339,7 +330,7 @@ def comparison(slug: str):
         blocks = visible_blocks(current_user, strategy)
         before = by_id[chosen_from].content
         after = current_approved_content(strategy) if chosen_to == TODAY else by_id[chosen_to].content
-        result = compare_editions(_readable(before, blocks), _readable(after, blocks))
+        result = compare_editions(readable_edition(before, blocks), readable_edition(after, blocks))
     status = 400 if errors and ("von" in request.args or "bis" in request.args) else 200
     return render_template(
         "review/comparison.html", strategy=strategy, editions=all_editions, chosen_from=chosen_from,

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..audit import AuditAction, record_event
+from ..days import local_today
 from ..extensions import db
 from ..framework import COLUMN_LABELS
 from ..models import utcnow
@@ -21,6 +22,7 @@ from ..permissions import (
     visibility_blocks,
     visible_blocks,
 )
+from ..reading import steps_serving_in, visible_framework
 from . import bp
 from .caching import is_current, not_modified, rendered_pages, stamp, viewer_is_private
 from .forms import HINT, visibility_form
@@ -31,14 +33,12 @@ from .services import (
     approved_fields,
     funding_ending,
     key_indicator,
-    local_today,
     plain_status,
     recent_changes,
     steps_due,
     steps_overdue,
     strategy_with_aggregates,
     validators,
-    visible_framework,
 )
 
 WEEK_CHOICES = (2, 4, 8, 13, 26, 52)
@@ -118,12 +118,7 @@ def status_field(slug: str, number: int):
         field = next((f for f in fields if f.number == number), None)
         if field is None:
             abort(404)
-        serving = [
-            step
-            for other in fields if other.row and other.number != number
-            for step in other.row.get("next_steps", [])
-            if number in step.get("also_serves", [])
-        ]
+        serving = steps_serving_in((other.row for other in fields if other.row), number)
         return render_template(
             "status/field.html",
             strategy=strategy,

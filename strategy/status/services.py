@@ -9,29 +9,28 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from ..days import add_months, local_today
 from ..extensions import db
 from ..framework import FRAMEWORK
-from ..models import AuditEvent, Field, FieldPhase, Revision, RevisionKind, StepStatus, Strategy, Visibility
+from ..models import (
+    AuditEvent,
+    Field,
+    FieldPhase,
+    Revision,
+    RevisionKind,
+    StepStatus,
+    Strategy,
+    Visibility,
+    step_is_overdue,
+)
+from ..reading import BLOCK_KEYS, approved_row, approved_title
 from ..snapshots import Snapshot, changed_keys
-
-# Which keys of a snapshot belong to which block (framework phase or indicators).
-BLOCK_KEYS: dict[str, tuple[str, ...]] = {
-    **{
-        phase.key: tuple(
-            key
-            for column in phase.columns
-            for key in ((column.key, "financing_items") if column.kind == "financing" else (column.key,))
-        )
-        for phase in FRAMEWORK
-    },
-    "indicators": ("indicators",),
-}
 
 BLOCK_LABELS: dict[str, Any] = {
     **{phase.key: phase.label for phase in FRAMEWORK},
@@ -45,27 +44,23 @@ AUDIENCE_LABELS = {
 }
 
 
-def local_today() -> date:
-    """Today where the strategy's people work; due dates and funding periods are calendar days there."""
-    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
-
-
 # --- which rows, which blocks --------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ApprovedField:
     id: int
     number: int
-    title: str
+    title: str  # the approved title, or the placeholder of a field never approved (reading.approved_title)
     approved_at: datetime | None
     row: Snapshot | None  # the approved snapshot, reduced to the visible blocks; None until approved
 
 
 def approved_fields(strategy: Strategy, blocks: frozenset[str], *, limit: int | None = None,
                     offset: int = 0) -> list[ApprovedField]:
-    """The live fields in order with their approved rows only: one query, no draft columns, no history."""
+    """The live fields in order with their approved rows only: one query, no draft columns, no history.
+    What a reader gets of each row is decided by strategy.reading."""
     query = (
-        db.select(Field.id, Field.number, Field.title, Field.approved_at, Field.approved_content)
+        db.select(Field.id, Field.number, Field.approved_at, Field.approved_content)
         .where(Field.strategy_id == strategy.id, Field.is_archived.is_(False))
         .order_by(Field.number)
         .offset(offset)
@@ -73,25 +68,9 @@ def approved_fields(strategy: Strategy, blocks: frozenset[str], *, limit: int | 
     if limit is not None:
         query = query.limit(limit)
     return [
-        ApprovedField(id, number, title, approved_at, visible_part(content, blocks) if content else None)
-        for id, number, title, approved_at, content in db.session.execute(query)
+        ApprovedField(id, number, approved_title(number, content), approved_at, approved_row(content, blocks))
+        for id, number, approved_at, content in db.session.execute(query)
     ]
-
-
-def visible_part(row: Snapshot, blocks: Iterable[str]) -> Snapshot:
-    """A copy of a snapshot without the keys of hidden blocks; `hidden_blocks` names what was left out."""
-    blocks = frozenset(blocks)
-    hidden = [block for block in BLOCK_KEYS if block not in blocks]
-    dropped = {key for block in hidden for key in BLOCK_KEYS[block]}
-    visible = {key: value for key, value in row.items() if key not in dropped}
-    visible["hidden_blocks"] = hidden
-    return visible
-
-
-def visible_framework(blocks: Iterable[str]) -> tuple:
-    """The framework's phases the reader may see, for templates that walk FRAMEWORK (fields/_row.html)."""
-    blocks = frozenset(blocks)
-    return tuple(phase for phase in FRAMEWORK if phase.key in blocks)
 
 
 # --- plain-language status -----------------------------------------------------------------------
@@ -130,22 +109,13 @@ def plain_status(row: Snapshot | None) -> str:
 
 # --- what is due ---------------------------------------------------------------------------------
 
-def _months_ahead(today: date, months: int) -> date:
-    month = today.month - 1 + months
-    year = today.year + month // 12
-    month = month % 12 + 1
-    day = min(today.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30,
-                          31, 31, 30, 31, 30, 31][month - 1])
-    return date(year, month, day)
-
-
 def _open(step: dict) -> bool:
     return StepStatus(step["status"]).is_open
 
 
 def steps_due(fields: list[ApprovedField], today: date, months: int) -> list[tuple[ApprovedField, dict]]:
     """Open steps due from today up to `months` ahead, soonest first."""
-    until = _months_ahead(today, months).isoformat()
+    until = add_months(today, months).isoformat()
     found = [
         (field, step)
         for field in fields if field.row
@@ -161,14 +131,14 @@ def steps_overdue(fields: list[ApprovedField], today: date) -> list[tuple[Approv
         (field, step)
         for field in fields if field.row
         for step in field.row.get("next_steps", [])
-        if _open(step) and step.get("due_date") and step["due_date"] < today.isoformat()
+        if step_is_overdue(step.get("due_date"), step["status"], today)
     ]
     return sorted(found, key=lambda pair: (pair[1]["due_date"], pair[0].number))
 
 
 def funding_ending(fields: list[ApprovedField], today: date, months: int) -> list[tuple[ApprovedField, dict]]:
     """Financing items that end between today and `months` ahead, soonest first; follow-up marks Verstetigung."""
-    until = _months_ahead(today, months).isoformat()
+    until = add_months(today, months).isoformat()
     found = [
         (field, item)
         for field in fields if field.row
