@@ -19,7 +19,7 @@ from ..permissions import (
     public,
     require,
 )
-from ..reading import readable_fields, reader_of, steps_serving_in
+from ..reading import readable_fields
 from ..security import keeps_input
 from ..summaries import stored_text
 from . import bp
@@ -45,6 +45,7 @@ from .history import (
     previous_revision,
     revisions_of,
 )
+from .page import build_field_page
 from .services import count_steps, key_indicator, load_field_row
 
 
@@ -65,7 +66,7 @@ def overview(slug: str):
     ]
     last_change = max((r["field"].updated_at for r in rows), default=None)
     return render_template("fields/overview.html", strategy=strategy, rows=rows, last_change=last_change,
-                           shows_drafts=can_view_drafts(current_user, strategy))
+                           shows_drafts=can_view_drafts(current_user, strategy), today=today)
 
 
 @bp.route("/<slug>/handlungsfelder/<id:number>")
@@ -73,22 +74,7 @@ def overview(slug: str):
 def field_page(slug: str, number: int):
     strategy = get_strategy_or_404(slug)
     get_field_or_404(strategy, number)
-    reader = reader_of(current_user, strategy)
-    readable = readable_fields(current_user, strategy, reader=reader)
-    rows = [item.row for item in readable if item.row is not None]
-    this = next(item for item in readable if item.field.number == number)
-    return render_template(
-        "fields/field.html",
-        strategy=strategy,
-        field=this.field,
-        row=this.row,
-        title=this.title,
-        framework=reader.framework,
-        serving_steps=steps_serving_in(rows, number),
-        today=local_today(),
-        shows_drafts=reader.drafts,
-        may_edit=can_edit_field(current_user, this.field),
-    )
+    return render_template("fields/field.html", **build_field_page(current_user, strategy, number).context())
 
 
 # --- editing a field's row, its history, restoring -------------------------------------------------

@@ -1,7 +1,8 @@
-"""The editing forms on a field page, for templates: prefilled from the records, or as the user submitted them.
+"""The editing forms on a field page: prefilled from the records, or as the user submitted them.
 
-A POST that fails validation (or meets a conflict) stores its bound form in `g`; the field page is then
-rendered again and the same form appears with the user's typed values and the messages next to the fields.
+A POST that fails validation (or meets a conflict) hands its bound form to the field page's builder
+(fields.page.build_field_page) as a `Submission`; the page is rendered again and the same form appears
+with the user's typed values and the messages next to the fields.
 """
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from flask import g
 from flask_wtf import FlaskForm
 
 from ..models import Field, FinancingItem, Indicator, NextStep
@@ -24,16 +24,22 @@ class Conflict:
     deleted: bool = False
 
 
-def remember_submission(key: str, form: FlaskForm, conflict: Conflict | None = None) -> None:
-    g.records_forms = {key: form}
-    g.records_conflict = conflict
+@dataclass
+class Submission:
+    """A record form as the user submitted it (it failed validation, or met `conflict`)."""
+
+    key: str
+    form: FlaskForm
+    conflict: Conflict | None = None
 
 
 class RecordEditor:
-    def __init__(self, field: Field):
+    """The record forms of one field's page (steps, financing, indicators, values)."""
+
+    def __init__(self, field: Field, submission: Submission | None = None):
         self.field = field
-        self.submitted: dict[str, FlaskForm] = g.get("records_forms") or {}
-        self.conflict: Conflict | None = g.get("records_conflict")
+        self.submitted: dict[str, FlaskForm] = {submission.key: submission.form} if submission else {}
+        self.conflict: Conflict | None = submission.conflict if submission else None
 
     def is_open(self, key: str) -> bool:
         return key in self.submitted

@@ -9,7 +9,7 @@ from flask_login import current_user
 from ..charts import funding_timeline_svg
 from ..days import local_today
 from ..extensions import db
-from ..fields.routes import field_page
+from ..fields.page import build_field_page
 from ..models import (
     Direction,
     Field,
@@ -36,9 +36,9 @@ from ..security import keeps_input
 from . import bp
 from .editor import (
     Conflict,
+    Submission,
     financing_key,
     indicator_key,
-    remember_submission,
     step_key,
     value_key,
 )
@@ -57,6 +57,7 @@ from .services import (
     delete_indicator_value,
     delete_step,
     funding_periods,
+    horizon_months,
     move_step,
     open_steps,
     save_financing,
@@ -102,13 +103,13 @@ def _back(field: Field, anchor: str, message: str):
 def _again(field: Field, key: str, form, conflict: Conflict | None = None):
     """The field page once more, with this form open, the user's input and the messages next to the fields."""
     db.session.rollback()
-    remember_submission(key, form, conflict)
+    page = build_field_page(current_user, field.strategy, field.number, Submission(key, form, conflict))
     if conflict is not None:
         flash(_("Jemand hat diesen Eintrag inzwischen geändert. Ihre Eingaben sind noch im Formular; bitte prüfen "
                 "Sie den gespeicherten Stand und speichern Sie erneut."), "error")
     else:
         flash(_("Bitte prüfen Sie die markierten Angaben. Es wurde nichts gespeichert."), "error")
-    return field_page(slug=field.strategy.slug, number=field.number), 409 if conflict else 422
+    return render_template("fields/field.html", **page.context()), 409 if conflict else 422
 
 
 def _conflict(field: Field, key: str, form, error: ConflictError):
@@ -417,4 +418,4 @@ def funding_page(slug: str):
     periods = funding_periods(rows, today)
     periods.sort(key=lambda p: (p["field_number"], p.get("start_date") or "9999", p.get("end_date") or "9999"))
     return render_template("records/funding.html", strategy=strategy, periods=periods, today=today,
-                           timeline=funding_timeline_svg(periods, today=today))
+                           horizon_months=horizon_months(), timeline=funding_timeline_svg(periods, today=today))

@@ -84,12 +84,6 @@ def review_context(user, field: Field, row: Snapshot | None) -> dict:
     }
 
 
-@bp.app_template_global("field_review")
-def field_review(field: Field, row: Snapshot | None) -> dict:
-    """For templates/fields/field.html: the review context of the current user (empty if none)."""
-    return review_context(current_user, field, row)
-
-
 def _field(slug: str, number: int) -> Field:
     """The field, 404 unless the user may see its review (the review's existence stays hidden otherwise)."""
     strategy = get_strategy_or_404(slug)
