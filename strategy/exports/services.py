@@ -193,8 +193,9 @@ def edition_document(user, edition: Edition, paper: str = "a3") -> Document:
     document = _framework_from_content(edition.strategy, readable_edition(edition.content, blocks), blocks, paper,
                                        as_of, label,
                                        kind="edition", subject=f"edition-{edition.id}")
-    # Frozen content: one rendering per language and audience, ever.
-    identity = f"edition:{edition.id}:{get_locale()}:{paper}:{','.join(sorted(blocks))}"
+    # Frozen content: one rendering per language and audience, ever. "v2": renderings from before fields never
+    # approved were named by their placeholder (strategy.reading) may carry a draft title, so they are not reused.
+    identity = f"edition:v2:{edition.id}:{get_locale()}:{paper}:{','.join(sorted(blocks))}"
     document.given_key = hashlib.sha256(identity.encode()).hexdigest()
     return document
 

@@ -413,11 +413,12 @@ def open_steps(strategy: Strategy, wanted: StepFilter, today: date) -> list[Next
         query = query.where(NextStep.responsible_person_id == wanted.person_id)
     if wanted.status is not None:
         query = query.where(NextStep.status == wanted.status)
-    if wanted.due == "overdue":
-        query = query.where(NextStep.due_date < today)
-    elif wanted.due in ("30", "90"):
+    if wanted.due in ("30", "90"):
         query = query.where(NextStep.due_date >= today, NextStep.due_date <= today + timedelta(days=int(wanted.due)))
-    return list(db.session.scalars(query))
+    steps = list(db.session.scalars(query))
+    if wanted.due == "overdue":  # the one rule (models.step_is_overdue), not a second one in SQL
+        steps = [step for step in steps if step.is_overdue(today)]
+    return steps
 
 
 def step_filter_choices(strategy: Strategy) -> tuple[list[Organisation], list[Person]]:
