@@ -18,6 +18,7 @@ from strategy.models import Edition, FinancingItem, FundingSource, NextStep, Rol
 from strategy.reading import readable_row, readable_title
 from strategy.review.services import create_edition
 
+
 @pytest.fixture
 def app_config() -> dict:
     # PDFs are rendered for real on a shared, busy machine (as in test_exports).
