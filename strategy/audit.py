@@ -154,7 +154,7 @@ def record_event(action: AuditAction, actor: User | None, *, object_type: str = 
     `detail`: the object's id names it."""
     event = AuditEvent(
         actor=actor,
-        actor_label=actor.email if actor else "",
+        actor_label="",  # the actor is named through actor_id when the log is read, never stored as text
         action=AuditAction(action).value,
         object_type=object_type,
         object_id=str(object_id),

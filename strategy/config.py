@@ -48,6 +48,9 @@ class Config:
     AUTH_ADDRESS_MAX_DELAY = timedelta(seconds=60)
     AUTH_ADDRESS_LOCK_AFTER = 50
     AUTH_ADDRESS_LOCK_DURATION = timedelta(minutes=30)
+    # A browser that logged in to an account before (signed cookie) is not stopped by that account's or its
+    # address's lock; it has a failure counter of its own (auth/devices.py, SECURITY.md).
+    AUTH_KNOWN_DEVICE_MAX_AGE = timedelta(days=180)
     # Failures older than this are forgotten (the counter starts again).
     AUTH_FAILURE_WINDOW = timedelta(hours=1)
     # Time between password and TOTP code at login.

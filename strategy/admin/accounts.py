@@ -6,6 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from ..api.auth import revoke_all
 from ..audit import AuditAction, plain, record_event
 from ..auth.links import create_set_password_link
 from ..auth.sessions import end_all_sessions
@@ -38,13 +39,15 @@ def create_account(actor: User, *, email: str, name: str, person_id: int | None,
     db.session.flush()
     link = create_set_password_link(account, created_by=actor)
     record_event(AuditAction.ACCOUNT_CREATE, actor, object_type="user", object_id=account.id,
-                 detail={"email": email, "is_admin": is_admin, "person_id": person_id})
+                 detail={"is_admin": is_admin, "person_id": person_id})
     return account, link
 
 
 def update_account(actor: User, account: User, *, email: str, name: str, person_id: int | None,
                    is_admin: bool) -> dict[str, Any]:
-    changes = apply_changes(account, {"email": email, "name": name, "person_id": person_id, "is_admin": is_admin})
+    # Address and name are personal data: the log says that they changed and names the account by its id.
+    changes = apply_changes(account, {"email": email, "name": name, "person_id": person_id, "is_admin": is_admin},
+                            prose=("email", "name"))
     if changes:
         record_event(AuditAction.ACCOUNT_EDIT, actor, object_type="user", object_id=account.id, detail=changes)
     return changes
@@ -56,14 +59,18 @@ def issue_password_link(actor: User, account: User) -> str:
 
 
 def set_account_active(actor: User, account: User, active: bool) -> bool:
-    """Deactivate (every session of the account ends at once) or reactivate an account."""
+    """Deactivate or reactivate an account. Deactivation ends every session of the account at once and revokes its
+    API tokens for good: a reactivated account starts without a working token."""
     if account.active == active:
         return False
     account.active = active
-    if not active:
-        end_all_sessions(account)
-    record_event(AuditAction.ACCOUNT_REACTIVATE if active else AuditAction.ACCOUNT_DEACTIVATE, actor, object_type="user",
-                 object_id=account.id, detail={"email": account.email})
+    if active:
+        record_event(AuditAction.ACCOUNT_REACTIVATE, actor, object_type="user", object_id=account.id)
+        return True
+    end_all_sessions(account)
+    revoked = revoke_all(account)
+    record_event(AuditAction.ACCOUNT_DEACTIVATE, actor, object_type="user", object_id=account.id,
+                 detail={"api_tokens_revoked": revoked} if revoked else None)
     return True
 
 
@@ -110,7 +117,7 @@ def set_access(actor: User, account: User, roles: dict[int, Role | None], fields
         numbers = dict(db.session.execute(
             sa.select(Field.id, Field.number).where(Field.id.in_(added + removed))).all())
         record_event(AuditAction.ACCOUNT_ACCESS, actor, object_type="user", object_id=account.id, detail={
-            "email": account.email, "roles": role_changes,
+            "roles": role_changes,
             "fields_added": sorted(numbers[i] for i in added),
             "fields_removed": sorted(numbers[i] for i in removed),
         })

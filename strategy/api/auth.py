@@ -9,6 +9,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+import sqlalchemy as sa
 from flask import request
 from werkzeug.exceptions import Unauthorized
 
@@ -35,6 +36,14 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
 def revoke(token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+
+
+def revoke_all(user: User) -> int:
+    """Revoke every token of `user` that still works (deactivation, password change); returns how many."""
+    return db.session.execute(
+        sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def api_user() -> User | None:

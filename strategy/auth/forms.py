@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -43,6 +43,7 @@ class ChangePasswordForm(FlaskForm):
                                      validators=[DataRequired(_l("Bitte geben Sie Ihr aktuelles Passwort ein."))],
                                      render_kw={"autocomplete": "current-password"})
     new_password, confirm_password = _new_password_fields()
+    revoke_api_tokens = BooleanField(_l("Auch alle API-Schlüssel dieses Kontos widerrufen"), default=True)
 
 
 class EnableTwoFactorForm(TwoFactorForm):

@@ -41,8 +41,7 @@ def create_set_password_link(user: User, *, created_by: User | None) -> str:
         token_hash=hash_token(token), user=user, created_by=created_by, created_at=moment,
         expires_at=moment + current_app.config["AUTH_SET_PASSWORD_LINK_VALIDITY"],
     ))
-    record_event(AuditAction.SET_PASSWORD_LINK_CREATED, created_by, object_type="user", object_id=user.id,
-                 detail={"user": user.email})
+    record_event(AuditAction.SET_PASSWORD_LINK_CREATED, created_by, object_type="user", object_id=user.id)
     return url_for("auth.set_password", token=token, _external=True)
 
 

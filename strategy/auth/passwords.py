@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
+from ..api.auth import revoke_all
 from ..audit import AuditAction, record_event
 from ..models import User, utcnow
 from .sessions import end_all_sessions
@@ -106,9 +107,11 @@ def set_password(user: User, password: str) -> None:
     reset_counter(user)
 
 
-def change_password(user: User, current_password: str, new_password: str) -> dict[str, list[str]]:
+def change_password(user: User, current_password: str, new_password: str, *,
+                    revoke_api_tokens: bool = False) -> dict[str, list[str]]:
     """The account page's password change. Returns errors per form field; on success every session of the
-    account has ended (the caller starts a fresh one for the browser that asked)."""
+    account has ended (the caller starts a fresh one for the browser that asked) and, if asked, every API token
+    of the account is revoked."""
     if too_long(current_password) or not verify_password(user.password_hash, current_password):
         record_event(AuditAction.PASSWORD_CHANGE_FAILED, user, object_type="user", object_id=user.id)
         return {"current_password": [_("Das aktuelle Passwort stimmt nicht.")]}
@@ -119,5 +122,7 @@ def change_password(user: User, current_password: str, new_password: str) -> dic
         return {"new_password": problems}
     set_password(user, new_password)
     end_all_sessions(user)
-    record_event(AuditAction.PASSWORD_CHANGED, user, object_type="user", object_id=user.id)
+    revoked = revoke_all(user) if revoke_api_tokens else 0
+    record_event(AuditAction.PASSWORD_CHANGED, user, object_type="user", object_id=user.id,
+                 detail={"api_tokens_revoked": revoked} if revoked else None)
     return {}

@@ -15,7 +15,7 @@ from ..models import User, utcnow
 from ..permissions import public
 from ..settings import two_factor_mandatory_for
 from . import bp, links, sessions, totp
-from .devices import describe_device
+from .devices import describe_device, remember_device
 from .forms import (
     ChangePasswordForm,
     ConfirmForm,
@@ -107,8 +107,8 @@ def _finish_login(user: User, target: str):
         session[SETUP_TWO_FACTOR_KEY] = True
         flash(_("Für Ihr Konto ist die Anmeldung in zwei Schritten vorgeschrieben. Bitte richten Sie sie jetzt ein."),
               "info")
-        return redirect(url_for("auth.two_factor_setup"))
-    return redirect(target)
+        target = url_for("auth.two_factor_setup")
+    return remember_device(redirect(target), user)
 
 
 def _pending_user() -> tuple[User | None, str]:
@@ -220,7 +220,8 @@ def change_password():
     if not form.validate_on_submit():
         return _account_page(password_form=form)
     user = current_user._get_current_object()
-    errors = change_account_password(user, form.current_password.data, form.new_password.data)
+    errors = change_account_password(user, form.current_password.data, form.new_password.data,
+                                     revoke_api_tokens=form.revoke_api_tokens.data)
     if errors:
         db.session.commit()  # the audit event of a failed attempt
         for name, messages in errors.items():
@@ -245,7 +246,7 @@ def two_factor_setup():
             db.session.commit()
             session.pop(SETUP_TWO_FACTOR_KEY, None)
             flash(_("Die Anmeldung in zwei Schritten ist eingerichtet. Ab jetzt fragen wir bei jeder Anmeldung "
-                    "nach einem Code aus Ihrer App."), "success")
+                    "nach einem Code aus Ihrer App. Alle anderen Sitzungen Ihres Kontos wurden beendet."), "success")
             return redirect(url_for("auth.account"))
         form.code.errors.append(_("Der Code passt nicht. Prüfen Sie, ob die Uhrzeit Ihres Geräts stimmt, und geben "
                                   "Sie den aktuellen Code ein."))

@@ -38,6 +38,11 @@ def address_counter(*, create: bool) -> LoginThrottle | None:
     return _throttle_row("address:" + address, create=create)
 
 
+def device_counter(device: str, *, create: bool) -> LoginThrottle | None:
+    """The failure counter of one known device: while the account is locked, it is what throttles that browser."""
+    return _throttle_row("device:" + hash_token(device), create=create)
+
+
 def _throttle_row(key: str, *, create: bool) -> LoginThrottle | None:
     statement = sa.select(LoginThrottle).filter_by(key=key)
     if not create:
@@ -54,7 +59,8 @@ def blocked_until(counter) -> datetime | None:
     return counter.locked_until if counter.locked_until > utcnow() else None
 
 
-def register_failure(email: str, user: User | None, *, action: AuditAction) -> None:
+def register_failure(email: str, user: User | None, *, action: AuditAction, device: str | None = None) -> None:
+    """Count a failed login on the account, the client address and, from a known device, on that device."""
     config = current_app.config
     moment = utcnow()
     if user is not None:
@@ -73,6 +79,10 @@ def register_failure(email: str, user: User | None, *, action: AuditAction) -> N
         record_event(AuditAction.ACCOUNT_LOCKED, user, object_type="user" if user else "",
                      object_id=user.id if user else "",
                      detail={"until": account.locked_until.isoformat(), **({} if user else {"account": "unknown"})})
+    if device is not None:
+        _count_failure(device_counter(device, create=True), moment, delay_after=config["AUTH_ACCOUNT_DELAY_AFTER"],
+                       max_delay=config["AUTH_ACCOUNT_MAX_DELAY"], lock_after=config["AUTH_ACCOUNT_LOCK_AFTER"],
+                       lock_duration=config["AUTH_ACCOUNT_LOCK_DURATION"])
     address = address_counter(create=True)
     if address is not None and _count_failure(
             address, moment, delay_after=config["AUTH_ADDRESS_DELAY_AFTER"],
@@ -116,5 +126,4 @@ def reset_counter(user: User) -> None:
 def unlock_account(user: User, *, by: User) -> None:
     """An admin lifts a login lock before it runs out. The caller commits."""
     reset_counter(user)
-    record_event(AuditAction.ACCOUNT_UNLOCKED, by, object_type="user", object_id=user.id,
-                 detail={"user": user.email})
+    record_event(AuditAction.ACCOUNT_UNLOCKED, by, object_type="user", object_id=user.id)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from ..audit import AuditAction, record_event
 from ..extensions import db
 from ..models import User, UserSession, utcnow
-from .sessions import current_session_id
+from .sessions import current_session_id, end_all_sessions
 
 SETUP_TWO_FACTOR_KEY = "auth_setup_2fa"
 TOTP_ISSUER = "Gesamtstrategie"
@@ -77,6 +77,8 @@ def enable_totp(user: User, secret: str, code: str) -> bool:
     user.totp_last_step = step
     db.session.execute(sa.update(UserSession).where(UserSession.user_id == user.id).values(totp_setup_secret=None)
                        .execution_options(synchronize_session=False))
+    # Like a password change: a session opened with the password alone (by whoever knew it) ends now.
+    end_all_sessions(user, except_id=current_session_id())
     record_event(AuditAction.TWO_FACTOR_ENABLED, user, object_type="user", object_id=user.id)
     return True
 
@@ -85,5 +87,4 @@ def disable_totp(user: User, *, by: User) -> None:
     """Turn off two-factor login (by the user, or an admin for a lost phone). The caller commits."""
     user.totp_secret = None
     user.totp_last_step = None
-    record_event(AuditAction.TWO_FACTOR_DISABLED, by, object_type="user", object_id=user.id,
-                 detail={"user": user.email})
+    record_event(AuditAction.TWO_FACTOR_DISABLED, by, object_type="user", object_id=user.id)
