@@ -6,15 +6,17 @@ BABEL_DEFAULT_TIMEZONE), not where the server runs; "overdue" is `models.records
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from .models.base import utcnow
+
 
 def local_today() -> date:
     """Today where the strategy's people work (the app's time zone), whatever the server's clock zone."""
-    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+    return utcnow().astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
 def add_months(day: date, months: int) -> date:
