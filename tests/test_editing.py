@@ -413,6 +413,26 @@ def test_second_save_of_the_same_column_shows_the_conflict_and_keeps_what_was_ty
     assert [r.changed_columns for r in revisions(field)[-2:]] == [["vision"], ["vision", "gaps"]]
 
 
+def test_the_stored_text_of_a_conflict_keeps_its_lines_and_lists_as_the_field_page_shows_them(app, auth, world):
+    strategy = world["strategy"]
+    first, second = app.test_client(), app.test_client()
+    type(auth)(first).login(world["users"]["coordinator"])
+    type(auth)(second).login(world["users"]["admin"])
+    form_a, form_b = open_form(first, strategy, 1), open_form(second, strategy, 1)
+    form_a["vision"] = "Zwei Ziele:\n\n- Sprachkurse ausbauen\n- Beratung bündeln"
+    assert first.post(field_url(strategy, 1, "/bearbeiten"), data=form_a).status_code == 302
+    form_b["vision"] = "Eine andere Fassung."
+
+    response = second.post(field_url(strategy, 1, "/bearbeiten"), data=form_b)
+
+    assert response.status_code == 409
+    theirs = response.get_data(as_text=True).split('id="theirs-vision"')[1].split("</div>\n")[0]
+    field_page = first.get(field_url(strategy, 1)).get_data(as_text=True)
+    assert "<li>Sprachkurse ausbauen</li>" in theirs and "<li>Beratung bündeln</li>" in theirs
+    assert "<p>Zwei Ziele:</p>" in theirs
+    assert "<li>Sprachkurse ausbauen</li>" in field_page  # the same rendering as the field page
+
+
 def test_columns_changed_by_only_one_side_are_merged_without_a_conflict(app, auth, world):
     strategy, field = world["strategy"], world["own"]
     first, second = app.test_client(), app.test_client()
