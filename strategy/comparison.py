@@ -57,6 +57,8 @@ class RecordChange:
     changes: list[tuple[str, Any, Any]] = dc_field(default_factory=list)
     pieces: list[Piece] = dc_field(default_factory=list)  # word diff of the description / name
     context: str = ""  # e.g. the indicator a value belongs to
+    observed_on: str | None = None  # an indicator value's day (ISO); pages show it through the |date filter
+    value: str | None = None  # an indicator value as stored
 
 
 @dataclass
@@ -223,18 +225,23 @@ def indicator_value_changes(before: Snapshot | None, after: Snapshot | None) -> 
     old, new = _values(before), _values(after)
     changes = []
     for key, (indicator, value) in new.items():
-        label = f"{value['observed_on']}: {value['value']}"
         if key not in old:
-            changes.append(RecordChange("added", label, None, value, context=indicator["name"]))
+            changes.append(_value_change("added", indicator, None, value))
             continue
         previous = old[key][1]
         diff = _attribute_changes(previous, value, ("value", "source_note"))
         if diff:
-            changes.append(RecordChange("changed", label, previous, value, diff, context=indicator["name"]))
-    changes.extend(RecordChange("removed", f"{value['observed_on']}: {value['value']}", value, None,
-                                context=indicator["name"])
+            changes.append(_value_change("changed", indicator, previous, value, diff))
+    changes.extend(_value_change("removed", indicator, value, None)
                    for key, (indicator, value) in old.items() if key not in new)
     return changes
+
+
+def _value_change(kind: str, indicator: dict, before: dict | None, after: dict | None,
+                  diff: list | None = None) -> RecordChange:
+    value = after or before or {}
+    return RecordChange(kind, f"{value['observed_on']}: {value['value']}", before, after, diff or [],
+                        context=indicator["name"], observed_on=value["observed_on"], value=str(value["value"]))
 
 
 # --- whole framework -----------------------------------------------------------------------------

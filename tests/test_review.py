@@ -329,6 +329,31 @@ def test_steering_sees_what_differs_from_the_approved_version(client, auth, sett
     assert html.count('class="since-approval"') == 1  # only the vision column differs
 
 
+def test_the_review_box_tells_added_from_changed_shows_dates_through_the_date_filter_and_links_each_line(
+        client, auth, setting):
+    from datetime import date
+    from decimal import Decimal
+
+    from strategy.models import Indicator, IndicatorValue, NextStep
+
+    strategy, field, users = setting
+    before = field_snapshot(load_field_row(field.id))
+    field.next_steps.extend([NextStep(description="Kurs planen"), NextStep(description="Träger einladen")])
+    field.indicators.append(Indicator(name="Beteiligte Migrant*innenorganisationen",
+                                      values=[IndicatorValue(observed_on=date(2026, 11, 30), value=Decimal(18))]))
+    record_change(field, users["coordinator_own"], RevisionKind.NEXT_STEP, before)
+    db.session.commit()
+    auth.login(users["steering"])
+
+    html = client.get(url(strategy)).get_data(as_text=True)
+    box = html.split('class="review-panel__changes"')[1].split('class="review-panel__actions"')[0]
+    assert "2 Schritte hinzugefügt" in box and "geändert" not in box.split("Schritte")[1].split("</li>")[0]
+    assert '<a href="#col-next_steps">2 Schritte hinzugefügt</a>' in box
+    assert '<a href="#col-vision">' in box  # a changed column links to its diff as well
+    assert "Beteiligte Migrant*innenorganisationen:</span> 30.11.2026: 18" in box
+    assert "2026-11-30" not in box
+
+
 def test_field_page_with_a_review_thread_stays_within_a_query_budget(client, auth, setting, count_queries):
     strategy, field, users = setting
     for _ in range(5):

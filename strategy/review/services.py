@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from ..audit import AuditAction, record_event
 from ..comparison import FieldComparison, compare_fields, current_approved_content
@@ -168,6 +169,32 @@ class ReviewChanges:
     @property
     def has_changes(self) -> bool:
         return self.comparison.has_changes
+
+    def record_lines(self) -> list[tuple[str, str]]:
+        """(text, column key) per kind of step and financing change ("2 Schritte hinzugefügt"), for the
+        review box; the column key names the column whose "geändert seit Freigabe" shows the diff."""
+        lines = []
+        for column, records, texts in (("next_steps", self.comparison.steps, _STEP_COUNTS),
+                                       ("financing_notes", self.comparison.financing_items, _FINANCING_COUNTS)):
+            for kind, text in texts.items():
+                count = sum(1 for record in records if record.kind == kind)
+                if count:
+                    lines.append((text(count), column))
+        return lines
+
+
+# Spelled out per kind, so each phrase is translated whole (ngettext needs literal strings).
+_STEP_COUNTS = {
+    "added": lambda n: ngettext("%(num)d Schritt hinzugefügt", "%(num)d Schritte hinzugefügt", n),
+    "changed": lambda n: ngettext("%(num)d Schritt geändert", "%(num)d Schritte geändert", n),
+    "closed": lambda n: ngettext("%(num)d Schritt abgeschlossen", "%(num)d Schritte abgeschlossen", n),
+    "removed": lambda n: ngettext("%(num)d Schritt entfernt", "%(num)d Schritte entfernt", n),
+}
+_FINANCING_COUNTS = {
+    "added": lambda n: ngettext("%(num)d Finanzierung hinzugefügt", "%(num)d Finanzierungen hinzugefügt", n),
+    "changed": lambda n: ngettext("%(num)d Finanzierung geändert", "%(num)d Finanzierungen geändert", n),
+    "removed": lambda n: ngettext("%(num)d Finanzierung entfernt", "%(num)d Finanzierungen entfernt", n),
+}
 
 
 def changes_since_approval(field: Field, live_row: Snapshot) -> ReviewChanges | None:
