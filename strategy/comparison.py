@@ -21,15 +21,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .diffing import Piece, has_changes, word_diff
-from .framework import FRAMEWORK
+from .framework import FRAMEWORK, SNAPSHOT_KEY_LABELS
 from .snapshots import Snapshot
 
 Content = dict[str, Any]
 
 # The step statuses that close a step (StepStatus.is_open is False for them).
 CLOSED_STEP_STATUSES = ("done", "dropped")
-
-HEAD_LABELS = {"title": _l("Titel"), "goal_text": _l("Ziel"), "phase": _l("Phase")}
 
 
 @dataclass(frozen=True)
@@ -136,12 +134,9 @@ def diffable_columns() -> list[tuple[str, object]]:
     """(key, label) of every column compared word by word: the head, then the framework's columns in order.
 
     Next steps are compared as records, not as text."""
-    columns: list[tuple[str, object]] = list(HEAD_LABELS.items())
-    for phase in FRAMEWORK:
-        for column in phase.columns:
-            if column.kind != "next_steps":
-                columns.append((column.key, column.label))
-    return columns
+    keys = ["title", "goal_text", "phase"] + [column.key for phase in FRAMEWORK for column in phase.columns
+                                              if column.kind != "next_steps"]
+    return [(key, SNAPSHOT_KEY_LABELS[key]) for key in keys]
 
 
 def column_changes(before: Snapshot | None, after: Snapshot | None) -> list[ColumnChange]:

@@ -80,3 +80,21 @@ TEXT_COLUMNS: tuple[str, ...] = tuple(
 )
 
 COLUMN_LABELS: dict[str, object] = {column.key: column.label for phase in FRAMEWORK for column in phase.columns}
+
+# The one name of every key of a field snapshot (strategy.snapshots) that a page or PDF reports as changed:
+# history, comparison pages, the change report and the public "Was hat sich geändert?" all ask key_label().
+SNAPSHOT_KEY_LABELS: dict[str, object] = {
+    "title": _l("Titel"),
+    "goal_text": _l("Ziel"),
+    "phase": _l("Phase"),
+    **COLUMN_LABELS,
+    # Told apart from the financing items: both belong to the block "Finanzierung".
+    "financing_notes": _l("Finanzierung (Text)"),
+    "financing_items": _l("Finanzierungsposten"),
+    "indicators": _l("Kennzahlen"),
+}
+
+
+def key_label(key: str) -> str:
+    """The label of a snapshot key in the reader's language; an unknown key is shown as it is."""
+    return str(SNAPSHOT_KEY_LABELS.get(key, key))

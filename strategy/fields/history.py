@@ -5,29 +5,13 @@ from dataclasses import dataclass
 
 from flask import abort
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from ..diffing import Piece, has_changes, word_diff
 from ..extensions import db
-from ..framework import COLUMN_LABELS
+from ..framework import key_label
 from ..models import Field, Revision
 from ..snapshots import Snapshot
 from ..templating import enum_label
-
-# Every key a revision may report as changed, with its label; framework columns come from the framework.
-KEY_LABELS: dict[str, object] = {
-    "title": _l("Titel"),
-    "goal_text": _l("Ziel"),
-    "phase": _l("Phase"),
-    **COLUMN_LABELS,
-    "financing_notes": _l("Finanzierung (Text)"),
-    "financing_items": _l("Finanzierungsposten"),
-    "indicators": _l("Kennzahlen"),
-}
-
-
-def key_label(key: str) -> str:
-    return str(KEY_LABELS.get(key, key))
 
 
 def revisions_of(field: Field) -> list[Revision]:

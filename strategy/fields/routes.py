@@ -8,7 +8,7 @@ from wtforms import FieldList, FormField
 
 from ..days import local_today
 from ..extensions import db
-from ..framework import FRAMEWORK
+from ..framework import FRAMEWORK, key_label
 from ..permissions import (
     can_edit_field,
     can_restore_revision,
@@ -40,7 +40,6 @@ from .forms import MAX_GROUPS, MAX_MEMBERS, MAX_RESPONSIBLE, FieldEditForm, Rest
 from .history import (
     diff_snapshots,
     get_revision_or_404,
-    key_label,
     next_revision,
     previous_revision,
     revisions_of,

@@ -4,13 +4,12 @@ from __future__ import annotations
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..audit import AuditAction, record_event
 from ..days import local_today
 from ..extensions import db
-from ..framework import COLUMN_LABELS
+from ..framework import key_label
 from ..models import utcnow
 from ..permissions import (
     audience_of,
@@ -177,17 +176,11 @@ def visibility(slug: str):
                            blocks=visibility_blocks(), visibility_label=AUDIENCE_LABELS[strategy.visibility])
 
 
-_KEY_LABELS = {
-    "title": _l("Titel"), "goal_text": _l("Ziel"), "phase": _l("Phase"),
-    "financing_items": _l("Finanzierung"), "indicators": _l("Kennzahlen"),
-}
-
-
 @bp.context_processor
 def _status_helpers():
     from ..charts import indicator_chart_svg
 
     return {
         "chart": indicator_chart_svg,
-        "column_label": lambda key: _KEY_LABELS.get(key) or COLUMN_LABELS.get(key, key),
+        "column_label": key_label,
     }
