@@ -122,7 +122,7 @@ def load_demo() -> bool:
         field.approved_at = now
         db.session.add(
             Revision(field=field, kind=RevisionKind.CREATE, author_name="Datenimport (Demo)",
-                     summary="Zielsystem Dortmund geladen", changed_columns=changed_keys(None, snapshot),
+                     summary_key="demo_loaded", summary="Zielsystem Dortmund geladen", changed_columns=changed_keys(None, snapshot),
                      content=snapshot)
         )
     _ensure_accounts()

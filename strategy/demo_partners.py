@@ -115,6 +115,6 @@ def _create(today: date) -> Strategy:
         field.approved_content = snapshot
         field.approved_at = now
         db.session.add(Revision(field=field, kind=RevisionKind.CREATE, author_name="Datenimport (Demo)",
-                                summary="Demo-Partnerstrategie geladen",
+                                summary_key="demo_partners_loaded", summary="Demo-Partnerstrategie geladen",
                                 changed_columns=changed_keys(None, snapshot), content=snapshot))
     return strategy

@@ -1,21 +1,29 @@
-"""Writing a field's history. Every change to anything a row shows goes through record_change()."""
+"""Writing a field's history. Every change to anything a row shows goes through record_change(), and so does
+every step of its review (submitted, returned, approved): the history and "what changed recently" read one table.
+"""
 from __future__ import annotations
+
+import sqlalchemy as sa
 
 from .extensions import db
 from .models import Field, ReviewState, Revision, RevisionKind, User, utcnow
 from .snapshots import Snapshot, changed_keys, field_snapshot
+from .summaries import LEGACY_APPROVED_TEXT, Summary
 
 
 def record_change(field: Field, author: User | None, kind: RevisionKind, before: Snapshot | None,
-                  summary: str = "") -> Revision | None:
+                  summary: Summary | None = None) -> Revision | None:
     """Write an immutable revision if the row's content differs from `before`; a no-op change writes nothing.
 
-    Call it after changing the field (or its steps, financing items, indicators) and before the commit,
-    so the change and its revision land in one transaction.
+    A review step (kind REVIEW) changes no content: it is always written, with the row as it then stood, and
+    leaves the review state to the review services. Call it after changing the field (or its steps, financing
+    items, indicators) and before the commit, so the change and its revision land in one transaction.
     """
     db.session.flush()
     db.session.expire(field)
     after = field_snapshot(field)
+    if kind == RevisionKind.REVIEW:
+        return _write(field, author, kind, summary, [], after)
     changed = changed_keys(before, after)
     if not changed:
         return None
@@ -26,14 +34,28 @@ def record_change(field: Field, author: User | None, kind: RevisionKind, before:
         # approved snapshot (approved_content) stays what partners and the public see until the draft is
         # approved; a submission is withdrawn, since steering would otherwise approve what it has not read.
         field.review_state = ReviewState.DRAFT
+    return _write(field, author, kind, summary, changed, after)
+
+
+def _write(field: Field, author: User | None, kind: RevisionKind, summary: Summary | None, changed: list[str],
+           content: Snapshot) -> Revision:
     revision = Revision(
         field=field,
         kind=kind,
         author=author,
         author_name=author.name if author is not None else "",
-        summary=summary[:500],
+        summary_key=summary.key if summary is not None else None,
+        summary_args=dict(summary.args) if summary is not None else None,
+        summary=summary.stored_text()[:500] if summary is not None else "",
         changed_columns=changed,
-        content=after,
+        content=content,
     )
     db.session.add(revision)
     return revision
+
+
+def is_approval():
+    """The SQL condition of an approval's revision, including those written before summaries had keys."""
+    return sa.and_(Revision.kind == RevisionKind.REVIEW, sa.or_(
+        Revision.summary_key == "approved",
+        sa.and_(Revision.summary_key.is_(None), Revision.summary == LEGACY_APPROVED_TEXT)))

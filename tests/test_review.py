@@ -189,6 +189,12 @@ def test_allowed_transitions_in_order_each_leave_a_review_revision(client, auth,
         db.select(Revision).filter_by(field_id=field.id, kind=RevisionKind.REVIEW).order_by(Revision.id))]
     assert summaries == ["Zur Prüfung eingereicht", "Zurückgegeben: Bitte ergänzen.", "Zur Prüfung eingereicht",
                          "Freigegeben"]
+    review = list(db.session.scalars(
+        db.select(Revision).filter_by(field_id=field.id, kind=RevisionKind.REVIEW).order_by(Revision.id)))
+    # Stored as meaning (strategy.summaries), the approval with the snapshot it made public.
+    assert [(r.summary_key, r.summary_args) for r in review] == [
+        ("submitted", {}), ("returned", {"comment": "Bitte ergänzen."}), ("submitted", {}), ("approved", {})]
+    assert review[-1].content == field.approved_content and review[-1].changed_columns == []
 
 
 def test_returning_needs_a_comment_and_keeps_nothing_half_done(client, auth, setting):

@@ -332,3 +332,43 @@ def test_recent_changes_name_what_changed_since_the_state_approved_before(app, c
     assert "Stand freigegeben" in items.split("3. Handlungsfeld 3")[1].split("</li>")[0]
     older = client.get(status_url(strategy, "/aenderungen?wochen=13")).get_data(as_text=True)
     assert "2. Handlungsfeld 2" in older
+
+
+def test_a_field_approved_several_times_within_the_period_names_what_changed_with_the_diff_one_click_away(
+        app, client, make):
+    from strategy.fields.services import load_field_row
+    from strategy.review.services import approve, content_fingerprint, submit
+    from strategy.revisions import record_change
+    from strategy.snapshots import field_snapshot
+
+    strategy = make.strategy(fields=1)
+    strategy.block_visibility = {"financing": "internal"}  # the public does not read the financing block
+    steering = make.user(role=Role.STEERING, strategy=strategy)
+    [field] = strategy.fields
+    db.session.commit()
+
+    def approve_with(**columns):
+        with app.test_request_context():
+            before = field_snapshot(load_field_row(field.id))
+            for key, value in columns.items():
+                setattr(field, key, value)
+            record_change(field, steering, RevisionKind.EDIT, before)
+            submit(field, steering)
+            approve(field, steering, content_fingerprint(field_snapshot(load_field_row(field.id))))
+            db.session.commit()
+
+    approve_with(vision="Alle lernen Deutsch.", financing_notes="Geheim: Mittel beantragt")
+    approve_with(vision="Alle lernen Deutsch und Englisch.")
+    approve_with(gaps="Kitaplätze", financing_notes="Geheim: Mittel bewilligt")
+
+    html = client.get(status_url(strategy, "/aenderungen")).get_data(as_text=True)
+    item = html.split('class="change-list"')[1].split("</ol>")[0]
+    named = item.split("Erstmals freigegeben, seither geändert:")[1].split("</p>")[0]
+    assert "Vision" in named and "Was fehlt?" in named
+    assert "Finanzierung" not in named
+    assert "Stand freigegeben." not in item
+    details = item.split("<details")[1].split("</details>")[0]
+    assert "Unterschied anzeigen" in details
+    assert 'Englisch.<span class="visually-hidden">]</span></ins>' in details  # the word diff of the vision
+    assert "Kitaplätze" in details
+    assert "Geheim" not in html  # neither the hidden block's text nor its diff reaches the public

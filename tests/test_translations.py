@@ -20,7 +20,7 @@ from flask_babel import force_locale
 from strategy.extensions import db
 from strategy.models import FinancingItem, Revision, RevisionKind, Role, Visibility
 from strategy.records.forms import parse_decimal
-from strategy.summaries import revision_summary
+from strategy.summaries import revision_summary, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE_DIR = ROOT / "strategy" / "translations"
@@ -211,20 +211,28 @@ def test_review_summaries_are_stored_in_german_and_shown_in_english(client, auth
     assert "Zurückgegeben: Bitte Quellen ergänzen." in client.get(f"{base}/verlauf").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("stored, english", [
-    ("Schritt hinzugefügt: Kurse planen", "Step added: Kurse planen"),
-    ("Wert erfasst: Teilnehmende (2026-03-31)", "Value recorded: Teilnehmende (2026-03-31)"),
-    ("Stand vom 25.11.26, 18:32 wiederhergestellt", "Version of 25.11.26, 18:32 restored"),
-    ("Freigegeben", "Approved"),
-    ("Finanzierung geändert: ESF Plus", "Financing item changed: ESF Plus"),
-    ("Ein frei formulierter Satz: bleibt", "Ein frei formulierter Satz: bleibt"),
-    ("", ""),
+@pytest.mark.parametrize("meaning, german, english", [
+    (summary("step_added", what="Kurse planen"), "Schritt hinzugefügt: Kurse planen", "Step added: Kurse planen"),
+    (summary("value_recorded", what="Teilnehmende", day="2026-03-31"), "Wert erfasst: Teilnehmende (31.03.2026)",
+     "Value recorded: Teilnehmende (31 Mar 2026)"),
+    (summary("restored", when="2026-11-25T17:32:00+00:00"), "Stand vom 25.11.26, 18:32 wiederhergestellt",
+     "Version of 25/11/2026, 18:32 restored"),
+    (summary("approved"), "Freigegeben", "Approved"),
+    (summary("financing_changed", what="ESF Plus"), "Finanzierungsposten geändert: ESF Plus",
+     "Financing item changed: ESF Plus"),
 ])
-def test_revision_summary_translates_the_lead_phrase_only(app, stored, english):
-    with app.test_request_context(), force_locale("en"):
-        assert revision_summary(stored) == english
+def test_a_revision_summary_is_stored_as_meaning_and_read_in_the_readers_language(app, meaning, german, english):
+    revision = Revision(summary_key=meaning.key, summary_args=dict(meaning.args), summary=meaning.stored_text())
+    with app.test_request_context(), force_locale("en_GB"):
+        assert revision_summary(revision) == english
     with app.test_request_context(), force_locale("de"):
-        assert revision_summary(stored) == stored
+        assert revision_summary(revision) == german
+
+
+@pytest.mark.parametrize("stored", ["Schritt hinzugefügt: Kurse planen", "Ein frei formulierter Satz: bleibt", ""])
+def test_a_revision_from_before_summary_keys_reads_as_its_stored_text(app, stored):
+    with app.test_request_context(), force_locale("en_GB"):
+        assert revision_summary(Revision(summary=stored)) == stored
 
 
 def test_english_pages_use_british_dates_and_keep_lang_en(client, make):

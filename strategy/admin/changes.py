@@ -13,6 +13,7 @@ from ..fields.services import load_field_row
 from ..models import Field, NextStep, Person, Responsibility, RevisionKind, User, WorkingGroup, WorkingGroupMember
 from ..revisions import record_change
 from ..snapshots import field_snapshot
+from ..summaries import Summary
 
 
 def apply_changes(obj: Any, values: dict[str, Any], *, prose: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -27,7 +28,7 @@ def apply_changes(obj: Any, values: dict[str, Any], *, prose: tuple[str, ...] = 
 
 
 @contextmanager
-def recording(actor: User, field_ids: Iterable[int], summary: str) -> Iterator[None]:
+def recording(actor: User, field_ids: Iterable[int], summary: Summary) -> Iterator[None]:
     """Write a revision for every field whose row reads differently after the block (names are resolved to text
     in a row, so renaming a person or organisation changes the rows that name them)."""
     befores = {field_id: field_snapshot(load_field_row(field_id)) for field_id in sorted(set(field_ids))}

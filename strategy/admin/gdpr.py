@@ -24,6 +24,7 @@ from ..models import (
     WorkingGroupMember,
     utcnow,
 )
+from ..summaries import summary
 from .changes import fields_naming, recording
 
 # The name a deleted person keeps, so rows and history that named them stay readable (stored data, German).
@@ -61,7 +62,7 @@ def erase_person(actor: User, person: Person) -> list[int]:
     """
     field_ids = fields_naming(person_id=person.id)
     label, name = person.label, person.name
-    with recording(actor, field_ids, "Person gelöscht"):
+    with recording(actor, field_ids, summary("person_deleted")):
         for link in db.session.scalars(sa.select(Responsibility).filter_by(person_id=person.id)):
             if link.organisation_id is None:
                 db.session.delete(link)

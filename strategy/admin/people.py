@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from ..audit import AuditAction, record_event
 from ..extensions import db
 from ..models import Organisation, OrganisationKind, Person, User
+from ..summaries import summary
 from .changes import apply_changes, fields_naming, recording
 
 
@@ -27,7 +28,7 @@ def create_organisation(actor: User, *, name: str, short_name: str | None, kind:
 
 def update_organisation(actor: User, organisation: Organisation, *, name: str, short_name: str | None,
                         kind: OrganisationKind) -> dict[str, Any]:
-    with recording(actor, fields_naming(organisation_id=organisation.id), "Organisation umbenannt"):
+    with recording(actor, fields_naming(organisation_id=organisation.id), summary("organisation_renamed")):
         changes = apply_changes(organisation, {"name": name, "short_name": short_name, "kind": kind})
     if changes:
         record_event(AuditAction.ORGANISATION_EDIT, actor, object_type="organisation", object_id=organisation.id,
@@ -53,7 +54,7 @@ def create_person(actor: User, *, name: str, organisation_id: int | None, email:
 
 def update_person(actor: User, person: Person, *, name: str, organisation_id: int | None,
                   email: str | None) -> list[str]:
-    with recording(actor, fields_naming(person_id=person.id), "Angaben zu einer Person geändert"):
+    with recording(actor, fields_naming(person_id=person.id), summary("person_changed")):
         changes = apply_changes(person, {"name": name, "organisation_id": organisation_id, "email": email})
         db.session.flush()
         db.session.expire(person, ["organisation"])  # the row's labels read the new organisation

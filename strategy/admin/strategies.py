@@ -16,6 +16,7 @@ from ..fields.services import load_field_row
 from ..models import Field, FieldAssignment, Revision, RevisionKind, Strategy, User, Visibility, utcnow
 from ..revisions import record_change
 from ..snapshots import field_snapshot
+from ..summaries import summary
 from .changes import apply_changes
 from .numbering import lock_structure
 
@@ -67,7 +68,7 @@ def add_field(actor: User, strategy: Strategy, *, title: str, goal_text: str) ->
     field = Field(strategy_id=strategy.id, number=(highest or 0) + 1, title=title, goal_text=goal_text)
     db.session.add(field)
     db.session.flush()
-    record_change(field, actor, RevisionKind.CREATE, None, "Handlungsfeld angelegt")
+    record_change(field, actor, RevisionKind.CREATE, None, summary("field_created"))
     record_event(AuditAction.FIELD_CREATE, actor, object_type="field", object_id=field.id,
                  detail={"strategy": strategy.slug, "number": field.number, "title": title})
     return field
@@ -80,7 +81,7 @@ def edit_field(actor: User, field: Field, *, title: str, goal_text: str) -> Revi
     changes = apply_changes(field, {"title": title, "goal_text": goal_text}, prose=("goal_text",))
     if not changes:
         return None
-    revision = record_change(field, actor, RevisionKind.EDIT, before, "Titel/Ziel in der Verwaltung geändert")
+    revision = record_change(field, actor, RevisionKind.EDIT, before, summary("head_changed_by_admin"))
     record_event(AuditAction.FIELD_EDIT, actor, object_type="field", object_id=field.id,
                  detail={"strategy": field.strategy.slug, "number": field.number, **changes})
     return revision

@@ -34,6 +34,7 @@ from ..models import (
 )
 from ..revisions import record_change
 from ..snapshots import field_snapshot
+from ..summaries import Summary
 from .services import load_field_row
 
 # Everything the edit form holds, in the order a conflict screen lists it.
@@ -301,7 +302,8 @@ def save_row(field_id: int, user: User, mine: State, base: State, directory: Dir
     return SaveResult("conflict", merge=merge, theirs=theirs, version=field.version, field=field)
 
 
-def restore_revision(field: Field, revision: Revision, user: User, seen_version: int, summary: str) -> SaveResult:
+def restore_revision(field: Field, revision: Revision, user: User, seen_version: int,
+                     summary: Summary) -> SaveResult:
     """Bring back the prose, title, goal text and phase of an older revision, as a new RESTORE revision."""
     field = load_field_row(field.id)
     if field.version != seen_version:

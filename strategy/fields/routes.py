@@ -21,7 +21,7 @@ from ..permissions import (
 )
 from ..reading import readable_fields
 from ..security import keeps_input
-from ..summaries import stored_text
+from ..summaries import summary
 from . import bp
 from .editing import (
     RESTORED_KEYS,
@@ -244,9 +244,8 @@ def restore_field_revision(slug: str, number: int, revision_id: int):
     if not form.validate() or not (form.version.data or "").isdigit():
         flash(_("Das Formular war unvollständig; es wurde nichts wiederhergestellt."), "error")
         return redirect(revision_url)
-    summary = stored_text(lambda: _("Stand vom %(when)s wiederhergestellt",
-                                     when=format_datetime(revision.created_at, "short")))
-    result = restore_revision(field, revision, current_user, int(form.version.data), summary)
+    result = restore_revision(field, revision, current_user, int(form.version.data),
+                              summary("restored", when=revision.created_at.isoformat()))
     if result.status == "saved":
         db.session.commit()
         flash(_("Der Stand vom %(when)s wurde wiederhergestellt.",

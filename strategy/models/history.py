@@ -52,6 +52,10 @@ class Revision(db.Model):
     # Kept as text so the history stays readable after the account is gone or renamed.
     author_name: Mapped[str] = mapped_column(sa.String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the change was, as meaning (strategy.summaries): rendered in the reader's language when read.
+    summary_key: Mapped[str | None] = mapped_column(sa.String(60))
+    summary_args: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # The same in German, for exports and raw reads; the only summary of revisions from before keys existed.
     summary: Mapped[str] = mapped_column(sa.String(500), default="")
     changed_columns: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     content: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)

@@ -34,6 +34,7 @@ from ..models import (
 )
 from ..revisions import record_change
 from ..snapshots import Snapshot, field_snapshot
+from ..summaries import summary
 
 
 class ConflictError(Exception):
@@ -141,9 +142,9 @@ def save_step(field: Field, author: User, data: StepData, step: NextStep | None 
         position = max((s.position for s in field.next_steps), default=-1) + 1
         step = NextStep(field=field, position=position, description=data.description.strip())
         db.session.add(step)
-        kind_summary = "Schritt hinzugefügt"
+        kind_summary = "step_added"
     else:
-        kind_summary = "Schritt geändert"
+        kind_summary = "step_changed"
     step.description = data.description.strip()
     step.responsible_organisation = organisation
     step.responsible_person = person
@@ -158,7 +159,7 @@ def save_step(field: Field, author: User, data: StepData, step: NextStep | None 
     step.also_serves = [f for f in data.also_serves if f.id != field.id]
     step.updated_at = utcnow()
     _flush()
-    record_change(field, author, RevisionKind.NEXT_STEP, before, f"{kind_summary}: {step.description[:200]}")
+    record_change(field, author, RevisionKind.NEXT_STEP, before, summary(kind_summary, what=step.description[:200]))
     return step
 
 
@@ -170,7 +171,7 @@ def close_step(field: Field, author: User, step: NextStep, version: int | None,
     step.done_on = step.done_on or today or local_today()
     step.updated_at = utcnow()
     _flush()
-    record_change(field, author, RevisionKind.NEXT_STEP, before, f"Schritt erledigt: {step.description[:200]}")
+    record_change(field, author, RevisionKind.NEXT_STEP, before, summary("step_done", what=step.description[:200]))
 
 
 def move_step(field: Field, author: User, step: NextStep, direction: str) -> None:
@@ -185,7 +186,7 @@ def move_step(field: Field, author: User, step: NextStep, direction: str) -> Non
         if item.position != position:
             item.position = position
     _flush()
-    record_change(field, author, RevisionKind.NEXT_STEP, before, "Reihenfolge der Schritte geändert")
+    record_change(field, author, RevisionKind.NEXT_STEP, before, summary("steps_reordered"))
 
 
 def delete_step(field: Field, author: User, step: NextStep, version: int | None) -> None:
@@ -194,7 +195,7 @@ def delete_step(field: Field, author: User, step: NextStep, version: int | None)
     description = step.description
     db.session.delete(step)
     _flush()
-    record_change(field, author, RevisionKind.NEXT_STEP, before, f"Schritt entfernt: {description[:200]}")
+    record_change(field, author, RevisionKind.NEXT_STEP, before, summary("step_removed", what=description[:200]))
 
 
 # --- financing -----------------------------------------------------------------------------------
@@ -227,10 +228,10 @@ def save_financing(field: Field, author: User, data: FinancingData, item: Financ
         position = max((i.position for i in field.financing_items), default=-1) + 1
         item = FinancingItem(field=field, position=position, source=data.source)
         db.session.add(item)
-        summary = "Finanzierung hinzugefügt"
+        key = "financing_added"
     else:
         _check_version(item, version, describe_financing)
-        summary = "Finanzierung geändert"
+        key = "financing_changed"
     item.source = data.source
     item.programme = data.programme.strip()
     item.amount = data.amount
@@ -241,7 +242,7 @@ def save_financing(field: Field, author: User, data: FinancingData, item: Financ
     item.next_steps = [s for s in data.next_steps if s.field_id == field.id]
     item.updated_at = utcnow()
     _flush()
-    record_change(field, author, RevisionKind.FINANCING, before, f"{summary}: {item.programme[:200]}")
+    record_change(field, author, RevisionKind.FINANCING, before, summary(key, what=item.programme[:200]))
     return item
 
 
@@ -251,7 +252,7 @@ def delete_financing(field: Field, author: User, item: FinancingItem, version: i
     programme = item.programme
     db.session.delete(item)
     _flush()
-    record_change(field, author, RevisionKind.FINANCING, before, f"Finanzierung entfernt: {programme[:200]}")
+    record_change(field, author, RevisionKind.FINANCING, before, summary("financing_removed", what=programme[:200]))
 
 
 def horizon_months() -> int:
@@ -314,10 +315,10 @@ def save_indicator(field: Field, author: User, data: IndicatorData, indicator: I
         position = max((i.position for i in field.indicators), default=-1) + 1
         indicator = Indicator(field=field, position=position)
         db.session.add(indicator)
-        summary = "Kennzahl hinzugefügt"
+        key = "indicator_added"
     else:
         _check_version(indicator, version, describe_indicator)
-        summary = "Kennzahl geändert"
+        key = "indicator_changed"
     indicator.name = data.name.strip()
     indicator.unit, indicator.direction = data.unit, data.direction
     indicator.baseline, indicator.target, indicator.target_date = data.baseline, data.target, data.target_date
@@ -328,7 +329,7 @@ def save_indicator(field: Field, author: User, data: IndicatorData, indicator: I
                 other.is_key = False
     indicator.is_key = data.is_key
     _flush()
-    record_change(field, author, RevisionKind.INDICATOR, before, f"{summary}: {indicator.name[:200]}")
+    record_change(field, author, RevisionKind.INDICATOR, before, summary(key, what=indicator.name[:200]))
     return indicator
 
 
@@ -338,7 +339,7 @@ def delete_indicator(field: Field, author: User, indicator: Indicator, version: 
     name = indicator.name
     db.session.delete(indicator)
     _flush()
-    record_change(field, author, RevisionKind.INDICATOR, before, f"Kennzahl entfernt: {name[:200]}")
+    record_change(field, author, RevisionKind.INDICATOR, before, summary("indicator_removed", what=name[:200]))
 
 
 def add_indicator_value(field: Field, author: User, indicator: Indicator, observed_on: date, value: Decimal,
@@ -348,7 +349,7 @@ def add_indicator_value(field: Field, author: User, indicator: Indicator, observ
     db.session.add(item)
     _flush()
     record_change(field, author, RevisionKind.INDICATOR, before,
-                  f"Wert erfasst: {indicator.name[:150]} ({observed_on.isoformat()})")
+                  summary("value_recorded", what=indicator.name[:150], day=observed_on.isoformat()))
     return item
 
 
@@ -358,7 +359,7 @@ def delete_indicator_value(field: Field, author: User, value: IndicatorValue) ->
     db.session.delete(value)
     _flush()
     record_change(field, author, RevisionKind.INDICATOR, before,
-                  f"Wert entfernt: {indicator.name[:150]} ({value.observed_on.isoformat()})")
+                  summary("value_removed", what=indicator.name[:150], day=value.observed_on.isoformat()))
 
 
 def _flush() -> None:

@@ -19,8 +19,9 @@ from ..extensions import db
 from ..fields.services import load_field_row
 from ..framework import COLUMN_LABELS
 from ..models import Edition, Field, ReviewComment, ReviewState, Revision, RevisionKind, Strategy, User, utcnow
+from ..revisions import record_change
 from ..snapshots import Snapshot, field_snapshot
-from ..summaries import stored_text
+from ..summaries import Summary, summary
 
 COMMENT_MAX = 5000
 
@@ -49,11 +50,9 @@ def _transition(field: Field, allowed_from: tuple[ReviewState, ...], to: ReviewS
     field.review_state = to
 
 
-def _review_revision(field: Field, author: User, summary: str, content: Snapshot) -> Revision:
-    revision = Revision(field=field, kind=RevisionKind.REVIEW, author=author, author_name=author.name,
-                        summary=summary[:500], changed_columns=[], content=content)
-    db.session.add(revision)
-    return revision
+def _review_revision(field: Field, author: User, step: Summary) -> Revision:
+    """The review step as a revision of the row as it now stands (the approved snapshot, for an approval)."""
+    return record_change(field, author, RevisionKind.REVIEW, None, step)
 
 
 def _clean(text: str | None) -> str:
@@ -64,8 +63,7 @@ def submit(field: Field, user: User) -> Revision:
     """Entwurf or zurückgegeben → zur Prüfung."""
     _transition(field, (ReviewState.DRAFT, ReviewState.RETURNED), ReviewState.SUBMITTED)
     record_event(AuditAction.FIELD_SUBMITTED, user, object_type="field", object_id=str(field.id))
-    return _review_revision(field, user, stored_text(lambda: _("Zur Prüfung eingereicht")),
-                            field_snapshot(load_field_row(field.id)))
+    return _review_revision(field, user, summary("submitted"))
 
 
 def return_field(field: Field, user: User, comment: str, column: str | None = None) -> ReviewComment:
@@ -77,8 +75,7 @@ def return_field(field: Field, user: User, comment: str, column: str | None = No
     _transition(field, (ReviewState.SUBMITTED,), ReviewState.RETURNED)
     thread = _new_comment(field, user, body, column)
     record_event(AuditAction.FIELD_RETURNED, user, object_type="field", object_id=str(field.id))
-    _review_revision(field, user, stored_text(lambda: _("Zurückgegeben: %(comment)s", comment=body)),
-                     field_snapshot(load_field_row(field.id)))
+    _review_revision(field, user, summary("returned", comment=body[:400]))
     return thread
 
 
@@ -93,7 +90,7 @@ def approve(field: Field, user: User, seen_fingerprint: str) -> Revision:
     field.approved_at = utcnow()
     field.approved_by = user
     record_event(AuditAction.FIELD_APPROVED, user, object_type="field", object_id=str(field.id))
-    return _review_revision(field, user, stored_text(lambda: _("Freigegeben")), snapshot)
+    return _review_revision(field, user, summary("approved"))
 
 
 # --- comments ------------------------------------------------------------------------------------

@@ -15,21 +15,13 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from ..comparison import FieldComparison, compare_fields
 from ..days import add_months, local_today
 from ..extensions import db
 from ..framework import FRAMEWORK
-from ..models import (
-    AuditEvent,
-    Field,
-    FieldPhase,
-    Revision,
-    RevisionKind,
-    StepStatus,
-    Strategy,
-    Visibility,
-    step_is_overdue,
-)
+from ..models import Field, FieldPhase, Revision, StepStatus, Strategy, Visibility, step_is_overdue
 from ..reading import BLOCK_KEYS, approved_row, approved_title
+from ..revisions import is_approval
 from ..snapshots import Snapshot, changed_keys
 
 BLOCK_LABELS: dict[str, Any] = {
@@ -227,56 +219,52 @@ class Change:
     approved_at: datetime
     changed: list[str]  # top-level snapshot keys, reduced to the visible blocks
     is_first_approval: bool
+    # The word diffs behind `changed`, between the visible parts of the two approved states: the reader sees
+    # only approved content and only the blocks they may read.
+    comparison: FieldComparison | None = None
 
 
 def recent_changes(strategy: Strategy, blocks: frozenset[str], weeks: int, today: date) -> list[Change]:
     """Fields approved within the last `weeks`, newest first, with what changed against the state that was
-    approved when the period began (several approvals in the period count as one change). Fields with no
-    approval before the period are reported as newly approved."""
+    approved when the period began (several approvals in the period count as one change). A field first
+    approved within the period is reported as newly approved, with what changed since that first approval
+    when it was approved again."""
     since = datetime.combine(today - timedelta(weeks=weeks), time(0), timezone.utc)
     fields = [f for f in approved_fields(strategy, blocks) if f.approved_at and f.approved_at >= since]
     if not fields:
         return []
-    before_period = _approved_before(fields, since)
+    before_period, first_in_period = _approved_states(fields, since)
     visible_keys = {key for block in blocks for key in BLOCK_KEYS[block]} | {"title", "goal_text", "phase"}
     changes = []
     for field in fields:
         before = before_period.get(field.id)
-        keys = [key for key in changed_keys(before, field.row or {}) if key in visible_keys] if before else []
+        baseline = before if before is not None else first_in_period.get(field.id)
+        after = field.row or {}
+        keys = [key for key in changed_keys(baseline, after) if key in visible_keys] if baseline else []
         if before is not None and not keys:
             continue  # approved again without a change the reader can see
-        changes.append(Change(field, field.approved_at, keys, before is None))
+        comparison = compare_fields(approved_row(baseline, blocks), after) if keys else None
+        changes.append(Change(field, field.approved_at, keys, before is None, comparison))
     return sorted(changes, key=lambda change: (change.approved_at, -change.field.number), reverse=True)
 
 
-def _approved_before(fields: list[ApprovedField], since: datetime) -> dict[int, Snapshot]:
-    """Each field's approved snapshot as it stood at `since`: the review revision written with the last
-    approval before then (approvals are the audit log's field_approved events; review.services.approve
-    writes the event and then the revision with the approved snapshot in the same request)."""
+def _approved_states(fields: list[ApprovedField], since: datetime) -> tuple[dict[int, Snapshot], dict[int, Snapshot]]:
+    """Per field, the approved snapshot as it stood at `since` (the last approval before then) and the one its
+    first approval within the period made: both are approval revisions (revisions.is_approval)."""
     ids = [field.id for field in fields]
-    last_approval: dict[int, datetime] = {}
-    for object_id, occurred_at in db.session.execute(
-        db.select(AuditEvent.object_id, db.func.max(AuditEvent.occurred_at))
-        .where(AuditEvent.action == "field_approved", AuditEvent.object_type == "field",
-               AuditEvent.object_id.in_([str(i) for i in ids]), AuditEvent.occurred_at < since)
-        .group_by(AuditEvent.object_id)
+    last_before = (db.select(db.func.max(Revision.id))
+                   .where(Revision.field_id.in_(ids), is_approval(), Revision.created_at < since)
+                   .group_by(Revision.field_id))
+    first_within = (db.select(db.func.min(Revision.id))
+                    .where(Revision.field_id.in_(ids), is_approval(), Revision.created_at >= since)
+                    .group_by(Revision.field_id))
+    before: dict[int, Snapshot] = {}
+    first: dict[int, Snapshot] = {}
+    first_ids = set(db.session.scalars(first_within))
+    for revision_id, field_id, content in db.session.execute(
+        db.select(Revision.id, Revision.field_id, Revision.content)
+        .where(db.or_(Revision.id.in_(last_before), Revision.id.in_(list(first_ids))))
     ):
-        last_approval[int(object_id)] = _aware(occurred_at)
-    if not last_approval:
-        return {}
-    earliest = min(last_approval.values())
-    snapshots: dict[int, Snapshot] = {}
-    for field_id, created_at, content in db.session.execute(
-        db.select(Revision.field_id, Revision.created_at, Revision.content)
-        .where(Revision.field_id.in_(list(last_approval)), Revision.kind == RevisionKind.REVIEW,
-               Revision.created_at >= earliest)
-        .order_by(Revision.field_id, Revision.created_at)
-    ):
-        approved_at = last_approval[field_id]
-        if field_id not in snapshots and _aware(created_at) >= approved_at and content:
-            snapshots[field_id] = content
-    return snapshots
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        if content:
+            (first if revision_id in first_ids else before)[field_id] = content
+    return before, first
