@@ -8,13 +8,15 @@ import sqlalchemy as sa
 from .extensions import db
 from .models import Field, ReviewState, Revision, RevisionKind, User, utcnow
 from .snapshots import Snapshot, changed_keys, field_snapshot
-from .summaries import LEGACY_APPROVED_TEXT, Summary
+from .summaries import LEGACY_APPROVED_TEXT, NOTE, Summary
 
 
 def record_change(field: Field, author: User | None, kind: RevisionKind, before: Snapshot | None,
-                  summary: Summary | None = None) -> Revision | None:
+                  summary: Summary | str | None = None) -> Revision | None:
     """Write an immutable revision if the row's content differs from `before`; a no-op change writes nothing.
 
+    `summary` says what the change was: a Summary (stored as meaning, read in the reader's language), or a
+    plain note stored and shown as written (scripts and tests; nothing in it is translated).
     A review step (kind REVIEW) changes no content: it is always written, with the row as it then stood, and
     leaves the review state to the review services. Call it after changing the field (or its steps, financing
     items, indicators) and before the commit, so the change and its revision land in one transaction.
@@ -37,8 +39,10 @@ def record_change(field: Field, author: User | None, kind: RevisionKind, before:
     return _write(field, author, kind, summary, changed, after)
 
 
-def _write(field: Field, author: User | None, kind: RevisionKind, summary: Summary | None, changed: list[str],
-           content: Snapshot) -> Revision:
+def _write(field: Field, author: User | None, kind: RevisionKind, summary: Summary | str | None,
+           changed: list[str], content: Snapshot) -> Revision:
+    if isinstance(summary, str):
+        summary = None if not summary else Summary(NOTE, {"text": summary})
     revision = Revision(
         field=field,
         kind=kind,

@@ -80,7 +80,10 @@ SUMMARY_TEXTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "approved": lambda a: _("Freigegeben"),
     "demo_loaded": lambda a: _("Zielsystem Dortmund geladen"),
     "demo_partners_loaded": lambda a: _("Demo-Partnerstrategie geladen"),
+    # A note in the writer's own words, shown as written.
+    "note": lambda a: a["text"],
 }
+NOTE = "note"
 
 # The German text approvals carried before summaries had keys: how status.services finds those approvals.
 LEGACY_APPROVED_TEXT = "Freigegeben"
