@@ -12,6 +12,7 @@ import logging
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, make_response, render_template, request, session
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
@@ -55,6 +56,45 @@ def _http_error(error: HTTPException):
     if isinstance(error, CSRFError):
         return _csrf_error(error)
     return error_response(error.code or 500, headers=_passed_on_headers(error), error=error)
+
+
+def forbidden_contacts() -> dict | None:
+    """Whom a signed-in user may ask for access, when the forbidden page belongs to a field or strategy.
+
+    Only objects the request loaded through get_strategy_or_404/get_field_or_404 are named, so only what the
+    user may already see (a strategy hidden from them was a 404 before any 403 could arise). The field is named
+    by its number: which title (draft or approved) the user may read is not this page's question.
+    """
+    strategy = g.get("known_strategy")
+    if strategy is None or not current_user.is_authenticated:
+        return None
+    field = g.get("known_field")
+    if field is not None and field.strategy_id != strategy.id:
+        field = None
+    try:
+        coordinators = _coordinators(field) if field is not None else []
+        return {"strategy": strategy.title, "owner": strategy.owner.name if strategy.owner else None,
+                "field": field.number if field is not None else None, "coordinators": coordinators}
+    except sa.exc.SQLAlchemyError:
+        log.warning("no contacts for the 403 page", exc_info=True)
+        _rollback_quietly()
+        return None
+
+
+def _coordinators(field) -> list[str]:
+    """The field's active coordinators as "name (organisation)", as the dossier names them."""
+    from .extensions import db
+    from .models import FieldAssignment, User
+
+    users = db.session.scalars(
+        db.select(User).join(FieldAssignment, FieldAssignment.user_id == User.id)
+        .filter(FieldAssignment.field_id == field.id, User.active.is_(True)).order_by(User.name)
+    ).all()
+    names = []
+    for user in users:
+        organisation = user.person.organisation if user.person and user.person.organisation else None
+        names.append(f"{user.name} ({organisation.label})" if organisation else user.name)
+    return names
 
 
 def _database_error(error: sa.exc.DBAPIError):
@@ -129,16 +169,16 @@ def error_response(code: int, message: str | None = None, headers: dict | None =
 
         response = make_response(json_error(error or _http_exception(code), incident=request_id()))
     else:
-        response = make_response(_render_page(code, message), code)
+        response = make_response(_render_page(code, message, forbidden_contacts() if code == 403 else None), code)
     response.status_code = code
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
 
 
-def _render_page(code: int, message: str | None) -> str:
+def _render_page(code: int, message: str | None, contacts: dict | None = None) -> str:
     try:
-        return render_template("errors/error.html", code=code, message=message, incident=request_id())
+        return render_template("errors/error.html", code=code, message=message, incident=request_id(), contacts=contacts)
     except Exception:
         # Rendering itself failed (the database went away while the header asked who is signed in):
         # try once more as a signed-out viewer, then fall back to a page that needs nothing.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
-from flask import abort
+from flask import abort, g
 from flask_login import current_user
 
 from .extensions import db
@@ -223,6 +223,7 @@ def get_strategy_or_404(slug: str) -> Strategy:
     strategy = db.session.scalar(db.select(Strategy).filter_by(slug=slug))
     if strategy is None or not can_view_strategy(current_user, strategy):
         abort(404)
+    g.known_strategy = strategy  # a later 403 may name whom to ask (errors.py): the reader may see it
     return strategy
 
 
@@ -235,11 +236,16 @@ def get_field_or_404(strategy: Strategy, number: int, *, include_archived: bool 
     field = db.session.scalar(query)
     if field is None:
         abort(404)
+    g.known_field = field
     return field
 
 
 def require(allowed: bool) -> None:
-    """Abort with 403 unless allowed; for objects whose existence the user may already know."""
+    """Abort with 403 unless allowed; for objects whose existence the user may already know.
+
+    The 403 page tells a signed-in user whom to ask about the strategy or field this request loaded through
+    get_strategy_or_404/get_field_or_404 (see errors.forbidden_contacts).
+    """
     if not allowed:
         abort(403)
 
