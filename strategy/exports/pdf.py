@@ -80,6 +80,9 @@ class RenderResult:
     peak_rss_mb: float  # the worker's peak resident memory so far
     # Where each anchor (element id) landed: id → page number (1-based); for parallel assembly.
     anchors: dict[str, int] = dc_field(default_factory=dict)
+    # The row at the top of each page that has one (elements marked data-row-label): page → (label, whether
+    # the row began on an earlier page); the joined framework names it in its running header.
+    row_tops: dict[int, tuple[str, bool]] = dc_field(default_factory=dict)
 
 
 # --- inside the worker ---------------------------------------------------------------------------
@@ -124,10 +127,33 @@ def render_in_this_process(job: RenderJob) -> RenderResult:
     for number, page in enumerate(document.pages, start=1):
         for name in page.anchors:
             anchors.setdefault(name, number)
+    row_tops = _row_tops(document)
     pdf = document.write_pdf(pdf_variant=job.pdf_variant, pdf_tags=bool(job.pdf_variant))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return RenderResult(pdf, len(document.pages), time.perf_counter() - started, time.process_time() - cpu_started,
-                        peak, anchors)
+                        peak, anchors, row_tops)
+
+
+def _row_tops(document) -> dict[int, tuple[str, bool]]:
+    """Which labelled row stands first on each page, and whether it continues there from an earlier page.
+
+    CSS cannot say this: a named string set by the row's head is assigned on the page where the row
+    begins, so on a page that opens with the rest of a row no string tells "continued" from "new".
+    The laid-out boxes do: a row split over pages has a box on each page, all for the same element.
+    """
+    tops: dict[int, tuple[str, bool]] = {}
+    seen: set[int] = set()
+    for number, page in enumerate(document.pages, start=1):
+        first = True
+        for box in page._page_box.descendants():
+            element = getattr(box, "element", None)
+            if element is None or box.element_tag != "tr" or element.get("data-row-label") is None:
+                continue
+            if first:
+                tops[number] = (element.get("data-row-label"), id(element) in seen)
+                first = False
+            seen.add(id(element))
+    return tops
 
 
 def assemble_in_this_process(job: AssembleJob) -> RenderResult:

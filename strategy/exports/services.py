@@ -57,11 +57,13 @@ class Pieces:
 
     `front` makes the front matter from the page each anchor landed on (its contents need the pieces'
     page numbers; an empty mapping gives the draft that measures the front's own length); `bodies` are
-    the pieces' HTML; `page_numbers` makes the sheet that stamps "Seite x von y" on the joined pages."""
+    the pieces' HTML; `page_numbers` makes the sheet that stamps "Seite x von y" on the joined pages, and
+    the running header: the field whose row stands at the top of each page, "(Fortsetzung)" where it goes on
+    from the page before (page → header)."""
 
     front: Callable[[dict[str, int]], str]
     bodies: list[str]
-    page_numbers: Callable[[int], str]
+    page_numbers: Callable[[int, dict[int, str]], str]
 
 
 @dataclass
@@ -223,7 +225,8 @@ def _framework_from_content(strategy: Strategy, content: dict, blocks: frozenset
             return render_template("pdf/framework.html", **{**common, "margins": {**common["margins"], "cover": True}},
                                    rows=rows, missing=missing, parts=parts, toc_pages=toc_pages)
 
-        return Pieces(front, bodies, lambda total: render_template("pdf/page_numbers.html", **common, total=total))
+        return Pieces(front, bodies, lambda total, headers: render_template("pdf/page_numbers.html", **common,
+                                                                           total=total, headers=headers))
 
     stem = "Fassung" if kind == "edition" else "Handlungsrahmen"
     filename = f"{stem}-{strategy.slug}-{as_of:%Y-%m-%d}-{paper.upper()}.pdf"
@@ -336,13 +339,16 @@ def render(document: Document) -> pdf.RenderResult:
     draft, *bodies = renderer.render_many([render_job(pieces.front({}))] + [render_job(h) for h in pieces.bodies],
                                           left())
     toc_pages: dict[str, int] = {}
+    headers: dict[int, str] = {}
     offset = draft.page_count
     for body in bodies:
         for anchor, page in body.anchors.items():
             toc_pages.setdefault(anchor, offset + page)
+        for page, (label, continued) in body.row_tops.items():
+            headers[offset + page] = _("%(field)s (Fortsetzung)", field=label) if continued else label
         offset += body.page_count
     front, numbers = renderer.render_many([render_job(pieces.front(toc_pages)),
-                                           render_job(pieces.page_numbers(offset), tagged=False)], left())
+                                           render_job(pieces.page_numbers(offset, headers), tagged=False)], left())
     if front.page_count != draft.page_count:  # cannot happen with fixed-width page numbers; never print wrong ones
         raise pdf.RenderError("the contents changed length once numbered")
     joined = renderer.assemble(pdf.AssembleJob([front.pdf] + [body.pdf for body in bodies], numbers.pdf), left())
