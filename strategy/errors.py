@@ -66,12 +66,14 @@ def forbidden_contacts() -> dict | None:
     by its number: which title (draft or approved) the user may read is not this page's question.
     """
     strategy = g.get("known_strategy")
-    if strategy is None or not current_user.is_authenticated:
+    if strategy is None:
         return None
     field = g.get("known_field")
     if field is not None and field.strategy_id != strategy.id:
         field = None
     try:
+        if not current_user.is_authenticated:
+            return None
         coordinators = _coordinators(field) if field is not None else []
         return {"strategy": strategy.title, "owner": strategy.owner.name if strategy.owner else None,
                 "field": field.number if field is not None else None, "coordinators": coordinators}
