@@ -6,19 +6,21 @@ database is down.
 Form re-display: a view decorated with @keeps_input gets its form back, with what the user typed, when a
 POST to it fails for a reason that is not the user's fault: the CSRF token expired during a long edit, the
 disk is full, the database is unreachable for a moment. The view is called again in "re-display" mode, in
-which every `FlaskForm.validate()` (and so `validate_on_submit()`) answers False, so the view renders its form
-from the submitted data (with a fresh CSRF token) instead of saving. A view that opts in must therefore only
-write after a form validated — which is how every form view here is written anyway.
+which every form's `validate()` (and so `validate_on_submit()`) answers False (`forms.BaseForm` sees to that),
+so the view renders its form from the submitted data (with a fresh CSRF token) instead of saving. A view that
+opts in must therefore only write after a form validated — which is how every form view here is written anyway.
 """
 from __future__ import annotations
 
 import re
 import uuid
 from typing import Callable, TypeVar
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, flash, g, make_response, request, session
+from flask import Flask, Response, current_app, flash, g, make_response, redirect, request, session, url_for
 from flask_login import AnonymousUserMixin
-from flask_wtf import FlaskForm
+
+from .forms import has_control_characters
 
 F = TypeVar("F", bound=Callable)
 
@@ -35,7 +37,6 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 def register(app: Flask) -> None:
     app.before_request(_assign_request_id)
     app.after_request(_secure_headers)
-    _guard_validate()
 
 
 # --- request id ---------------------------------------------------------------------------------
@@ -100,6 +101,28 @@ def _view_is_public() -> bool:
     return bool(getattr(view, "is_public", False))
 
 
+# --- redirects to a target the user gave ---------------------------------------------------------
+
+def safe_target(target: str | None) -> str:
+    """`target` if it is a path on this site, else the start page.
+
+    Refused: other hosts (`https://…`, `//host`), backslashes (browsers read `/\\host` as `//host`) and
+    control characters (a CR/LF cannot go into a Location header; browsers drop tabs and line breaks from a
+    URL, which would turn `/<TAB>/host` into `//host`).
+    """
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not has_control_characters(target)):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("core.landing")
+
+
+def safe_redirect(target: str | None) -> Response:
+    """The one redirect to a user-given target (`next`): same-site paths only (see `safe_target`)."""
+    return redirect(safe_target(target))
+
+
 # --- keeping form input when a POST fails --------------------------------------------------------
 
 def keeps_input(view: F) -> F:
@@ -135,21 +158,3 @@ def redisplay_form(message: str, status: int) -> Response:
     response.status_code = status  # a redirect or 200 would hide that nothing was saved
     return response
 
-
-def _guard_validate() -> None:
-    """In re-display mode no form is valid, so a view renders what was sent instead of saving it.
-
-    The real validation still runs (so field errors show as usual); only its answer is False.
-    """
-    if getattr(FlaskForm.validate, "_redisplay_aware", False):
-        return
-    original = FlaskForm.validate
-
-    def validate(self, extra_validators=None):
-        valid = original(self, extra_validators=extra_validators)
-        if g and g.get("redisplaying_form"):
-            return False
-        return valid
-
-    validate._redisplay_aware = True  # type: ignore[attr-defined]
-    FlaskForm.validate = validate  # type: ignore[method-assign]

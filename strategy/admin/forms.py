@@ -6,17 +6,15 @@ from typing import Any, Iterable
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..forms import BaseForm
 from ..models import Field, Organisation, OrganisationKind, Role, Strategy, User, Visibility
 from ..models.organisation import ORGANISATION_KIND_LABELS
 
-# Control characters other than tab and line breaks: never part of a name or prose (PostgreSQL refuses NUL).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Deliberately simple: one @, no spaces, a dot in the domain. The set-password link proves the address.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -71,16 +69,8 @@ class MaxTextLength:
                                      now=len(field.data)))
 
 
-class AdminForm(FlaskForm):
-    """Refuses control characters in every text input, and hands services only the declared fields."""
-
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        for field in self:
-            if isinstance(field.data, str) and _CONTROL.search(field.data):
-                field.errors = list(field.errors) + [_l("Die Eingabe enthält unzulässige Steuerzeichen.")]
-                valid = False
-        return valid
+class AdminForm(BaseForm):
+    """Hands services only the declared fields."""
 
     def values(self) -> dict[str, Any]:
         return {field.name: field.data for field in self if field.name != "csrf_token"}
@@ -253,7 +243,7 @@ def _optional_role(value) -> Role | None:
     return Role(value)
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(BaseForm):
     """The audit log's filters: a GET form (no CSRF token, it changes nothing)."""
 
     class Meta:

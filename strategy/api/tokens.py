@@ -5,24 +5,24 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from ..audit import AuditAction, record_event
 from ..extensions import db
+from ..forms import BaseForm
 from ..models import ApiToken
 from . import tokens_bp
 from .auth import create_token, revoke
 
 
-class TokenForm(FlaskForm):
+class TokenForm(BaseForm):
     name = StringField(_l("Bezeichnung"), validators=[
         DataRequired(_l("Bitte geben Sie eine Bezeichnung ein, z. B. wofür Sie den Schlüssel nutzen.")),
         Length(max=100, message=_l("Bitte höchstens 100 Zeichen."))])
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(BaseForm):
     pass
 
 

@@ -1,10 +1,11 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from ..forms import BaseForm
 
-class LoginForm(FlaskForm):
+
+class LoginForm(BaseForm):
     email = EmailField(_l("E-Mail-Adresse"),
                        validators=[DataRequired(_l("Bitte geben Sie Ihre E-Mail-Adresse ein.")),
                                    Length(max=254, message=_l("Die E-Mail-Adresse ist zu lang."))],
@@ -16,7 +17,7 @@ class LoginForm(FlaskForm):
                              render_kw={"autocomplete": "current-password"})
 
 
-class TwoFactorForm(FlaskForm):
+class TwoFactorForm(BaseForm):
     code = StringField(_l("Sechsstelliger Code aus Ihrer Authenticator-App"),
                        validators=[DataRequired(_l("Bitte geben Sie den Code ein.")),
                                    Length(max=20, message=_l("Der Code hat sechs Ziffern."))],
@@ -34,11 +35,11 @@ def _new_password_fields():
     return new, confirm
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(BaseForm):
     new_password, confirm_password = _new_password_fields()
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(BaseForm):
     current_password = PasswordField(_l("Aktuelles Passwort"),
                                      validators=[DataRequired(_l("Bitte geben Sie Ihr aktuelles Passwort ein."))],
                                      render_kw={"autocomplete": "current-password"})
@@ -50,11 +51,11 @@ class EnableTwoFactorForm(TwoFactorForm):
     """Confirms the new secret with a code from the app."""
 
 
-class DisableTwoFactorForm(FlaskForm):
+class DisableTwoFactorForm(BaseForm):
     password = PasswordField(_l("Ihr Passwort zur Bestätigung"),
                              validators=[DataRequired(_l("Bitte geben Sie Ihr Passwort ein."))],
                              render_kw={"autocomplete": "current-password"})
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(BaseForm):
     """A button that only needs the CSRF token (ending sessions)."""

@@ -9,10 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from ..core.routes import _safe_next
 from ..extensions import db, login_manager
 from ..models import User, utcnow
 from ..permissions import public
+from ..security import safe_redirect, safe_target
 from ..settings import two_factor_mandatory_for
 from . import bp, links, sessions, totp
 from .devices import describe_device, remember_device
@@ -77,7 +77,7 @@ def _throttled(form, attempt: LoginAttempt, template: str, **context):
 @public
 def login():
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return safe_redirect(request.args.get("next"))
     form = LoginForm()
     if form.validate_on_submit():
         attempt = check_password_login(form.email.data, form.password.data)
@@ -89,7 +89,7 @@ def login():
             form.password.errors.append(_("E-Mail-Adresse oder Passwort ist falsch."))
             return render_template("auth/login.html", form=form)
         user = attempt.user
-        target = _safe_next(request.args.get("next"))
+        target = safe_target(request.args.get("next"))
         if user.totp_secret:
             db.session.commit()
             session[PENDING_TWO_FACTOR_KEY] = {"user_id": user.id, "started": utcnow().isoformat(),
@@ -108,7 +108,7 @@ def _finish_login(user: User, target: str):
         flash(_("Für Ihr Konto ist die Anmeldung in zwei Schritten vorgeschrieben. Bitte richten Sie sie jetzt ein."),
               "info")
         target = url_for("auth.two_factor_setup")
-    return remember_device(redirect(target), user)
+    return remember_device(safe_redirect(target), user)
 
 
 def _pending_user() -> tuple[User | None, str]:
@@ -124,7 +124,7 @@ def _pending_user() -> tuple[User | None, str]:
 
     if user is None or utcnow() - started > current_app.config["AUTH_TWO_FACTOR_PENDING"]:
         return None, ""
-    return user, _safe_next(pending.get("next"))
+    return user, safe_target(pending.get("next"))
 
 
 @bp.route("/anmelden/code", methods=["GET", "POST"])

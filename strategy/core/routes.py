@@ -1,14 +1,13 @@
 """Landing page, language switch, health check and the deny-by-default gate."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask import abort, current_app, render_template, request, session
 from flask_login import current_user
 
 from ..extensions import db
 from ..models import Strategy
 from ..permissions import can_view_strategy, public
+from ..security import safe_redirect
 from . import bp
 
 
@@ -39,7 +38,7 @@ def set_language(lang: str):
     if lang not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = lang
-    return redirect(_safe_next(request.values.get("next")))
+    return safe_redirect(request.values.get("next"))
 
 
 @bp.route("/favicon.ico")
@@ -54,12 +53,3 @@ def favicon():
 def healthz():
     db.session.execute(db.text("SELECT 1"))
     return {"status": "ok"}
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths; anything else goes to the landing page."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
-            return target
-    return url_for("core.landing")

@@ -1,16 +1,14 @@
 """Forms of the field pages: editing a field's row and restoring a revision."""
 from __future__ import annotations
 
-import re
-
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FieldList, FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from ..forms import BaseForm, BaseSubform
 from ..framework import FRAMEWORK
 from ..models import FieldPhase, ResponsibilityRole
 from ..models.strategy import PHASE_LABELS
@@ -20,11 +18,6 @@ MAX_GROUPS = 40
 MAX_MEMBERS = 60
 MAX_RESPONSIBLE = 40
 
-# Control characters other than tab, line feed and carriage return; NUL bytes above all (PostgreSQL refuses
-# them in text, SQLite would store them silently). Unicode non-characters are refused too.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-
-
 def normalise_newlines(value: str | None) -> str | None:
     """Browsers send CRLF; stored text uses LF, so an unchanged textarea compares equal."""
     return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
@@ -32,12 +25,6 @@ def normalise_newlines(value: str | None) -> str | None:
 
 def strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
-
-
-def no_control_characters(form, field) -> None:
-    if isinstance(field.data, str) and _CONTROL.search(field.data):
-        raise ValidationError(_l("Der Text enthält unzulässige Steuerzeichen (z. B. Nullbytes). Bitte entfernen "
-                                 "Sie diese – oft stammen sie aus kopierten Dokumenten."))
 
 
 def max_text_length(form, field) -> None:
@@ -67,12 +54,12 @@ class ChoiceField(SelectField):
             raise ValidationError(_l("Bitte wählen Sie einen Eintrag aus der Liste."))
 
 
-class PartyForm(Form):
+class PartyForm(BaseSubform):
     """A person and/or an organisation, picked from those known or typed as a new name."""
 
-    person = StringField(_l("Person"), filters=[strip], validators=[_name_length(), no_control_characters])
+    person = StringField(_l("Person"), filters=[strip], validators=[_name_length()])
     organisation = StringField(_l("Organisation"), filters=[strip],
-                               validators=[_name_length(), no_control_characters])
+                               validators=[_name_length()])
     role = ChoiceField(_l("Rolle"), choices=ROLE_CHOICES, default=ResponsibilityRole.LEAD.value)
     remove = BooleanField(_l("Entfernen"))
 
@@ -85,9 +72,9 @@ class MemberForm(PartyForm):
     role = ChoiceField(_l("Rolle"), choices=ROLE_CHOICES, default=ResponsibilityRole.MEMBER.value)
 
 
-class WorkingGroupForm(Form):
+class WorkingGroupForm(BaseSubform):
     name = StringField(_l("Name der Fachgruppe"), filters=[strip],
-                       validators=[_name_length(), no_control_characters])
+                       validators=[_name_length()])
     remove = BooleanField(_l("Fachgruppe entfernen"))
     members = FieldList(FormField(MemberForm), max_entries=MAX_MEMBERS)
 
@@ -96,7 +83,7 @@ class WorkingGroupForm(Form):
             raise ValidationError(_l("Bitte geben Sie der Fachgruppe einen Namen."))
 
 
-class FieldEditForm(FlaskForm):
+class FieldEditForm(BaseForm):
     """The whole row of a field; the text columns are added below by walking the framework."""
 
     # The content version the user started from, and the row as it was then (signed): the base of a
@@ -105,10 +92,9 @@ class FieldEditForm(FlaskForm):
     base = HiddenField()
 
     title = StringField(_l("Titel des Handlungsfelds"), filters=[strip],
-                        validators=[DataRequired(message=_l("Bitte geben Sie einen Titel ein.")), _name_length(),
-                                    no_control_characters])
+                        validators=[DataRequired(message=_l("Bitte geben Sie einen Titel ein.")), _name_length()])
     goal_text = TextAreaField(_l("Ziel (Leitziel)"), filters=[normalise_newlines],
-                              validators=[max_text_length, no_control_characters])
+                              validators=[max_text_length])
     phase = ChoiceField(_l("Aktuelle Phase"), choices=[SelectChoice(p.value, PHASE_LABELS[p]) for p in FieldPhase])
     working_groups = FieldList(FormField(WorkingGroupForm), max_entries=MAX_GROUPS)
     responsible = FieldList(FormField(PartyForm), max_entries=MAX_RESPONSIBLE)
@@ -118,10 +104,10 @@ for _phase in FRAMEWORK:
     for _column in _phase.columns:
         if _column.kind in ("text", "financing"):
             setattr(FieldEditForm, _column.key, TextAreaField(
-                _column.label, filters=[normalise_newlines], validators=[max_text_length, no_control_characters]))
+                _column.label, filters=[normalise_newlines], validators=[max_text_length]))
 
 
-class RestoreForm(FlaskForm):
+class RestoreForm(BaseForm):
     """Restoring a revision; carries the content version the user saw (compare-and-swap)."""
 
     version = HiddenField()

@@ -6,7 +6,6 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -24,6 +23,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from ..days import local_today
+from ..forms import BaseForm
 from ..models import Direction, FundingStatus, IndicatorUnit, StepStatus
 from ..models.records import FUNDING_SOURCE_LABELS, FUNDING_STATUS_LABELS, INDICATOR_UNIT_LABELS, STEP_STATUS_LABELS
 
@@ -111,7 +111,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class _VersionedForm(FlaskForm):
+class _VersionedForm(BaseForm):
     version = HiddenField()
 
     @property
@@ -209,7 +209,7 @@ class IndicatorForm(_VersionedForm):
             raise ValidationError(_l("Ein Zieldatum braucht einen Zielwert."))
 
 
-class IndicatorValueForm(FlaskForm):
+class IndicatorValueForm(BaseForm):
     observed_on = DayField(_l("Stand (Datum)"), validators=[DataRequired(_DATE_MESSAGE), _not_in_future])
     value = DecimalInput(_l("Wert"))
     source_note = StringField(_l("Quelle, Stand"), validators=[
@@ -226,7 +226,7 @@ class IndicatorValueForm(FlaskForm):
         _check_unit(self.unit, field.number)
 
 
-class ActionForm(FlaskForm):
+class ActionForm(BaseForm):
     """Buttons that change one record: move, close, delete; they carry the version the user saw."""
 
     version = HiddenField()

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ..forms import BaseForm
 from ..framework import FRAMEWORK
 from .services import COMMENT_MAX
 
@@ -28,15 +28,15 @@ def _with_columns(form):
     return form
 
 
-class SubmitForm(FlaskForm):
+class SubmitForm(BaseForm):
     pass
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(BaseForm):
     fingerprint = HiddenField(validators=[InputRequired()])
 
 
-class ReturnForm(_ColumnMixin, FlaskForm):
+class ReturnForm(_ColumnMixin, BaseForm):
     comment = TextAreaField(
         _l("Was soll geändert werden?"),
         validators=[DataRequired(_l("Bitte schreiben Sie, was geändert werden soll.")),
@@ -44,7 +44,7 @@ class ReturnForm(_ColumnMixin, FlaskForm):
     )
 
 
-class CommentForm(_ColumnMixin, FlaskForm):
+class CommentForm(_ColumnMixin, BaseForm):
     body = TextAreaField(
         _l("Kommentar"),
         validators=[DataRequired(_l("Bitte geben Sie einen Kommentar ein.")),
@@ -52,7 +52,7 @@ class CommentForm(_ColumnMixin, FlaskForm):
     )
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(BaseForm):
     body = TextAreaField(
         _l("Antwort"),
         validators=[DataRequired(_l("Bitte geben Sie eine Antwort ein.")),
@@ -60,11 +60,11 @@ class ReplyForm(FlaskForm):
     )
 
 
-class ResolveForm(FlaskForm):
+class ResolveForm(BaseForm):
     pass
 
 
-class EditionForm(FlaskForm):
+class EditionForm(BaseForm):
     title = StringField(
         _l("Titel der Fassung"),
         validators=[DataRequired(_l("Bitte geben Sie einen Titel ein.")),

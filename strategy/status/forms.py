@@ -1,19 +1,19 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
+from ..forms import BaseForm
 from ..models import Strategy, Visibility
 from .services import AUDIENCE_LABELS, BLOCK_LABELS
 
 HINT = _l("Wer einen Block mindestens lesen darf. Was die Strategie selbst nicht zeigt, zeigt auch kein Block.")
 
 
-def visibility_form(strategy: Strategy) -> FlaskForm:
+def visibility_form(strategy: Strategy) -> BaseForm:
     """One select per block of a row: who may read it at least (public, partners, internal only)."""
     from ..permissions import block_audience, visibility_blocks
 
-    class BlockVisibilityForm(FlaskForm):
+    class BlockVisibilityForm(BaseForm):
         pass
 
     choices = [SelectChoice(audience.value, str(AUDIENCE_LABELS[audience]))
