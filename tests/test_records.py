@@ -746,3 +746,48 @@ def test_an_impossible_date_is_refused_in_german(client, auth, world):
     assert response.status_code == 422
     assert "Bitte ein gültiges Datum angeben (TT.MM.JJJJ)." in html(response)
     assert steps_of(world.f1) == []
+
+
+# --- a due date in the past (#12.6) ---------------------------------------------------------------
+
+PAST_DUE = "liegt in der Vergangenheit"
+
+
+def test_a_past_due_date_is_saved_and_the_coordinator_is_told(client, auth, world):
+    auth.login(world.coordinator)
+    response = add_step(client, world, due_date="2020-01-01")
+    assert response.status_code == 303
+    (step,) = steps_of(world.f1)
+    assert step.due_date == date(2020, 1, 1)
+    page = html(client.get(response.headers["Location"]))
+    assert "Der Schritt wurde hinzugefügt." in page
+    notice = page.split('class="flash flash--warning"', 1)[1].split("</p>", 1)[0]
+    assert PAST_DUE in notice and "01.01.2020" in notice
+    # Once said is enough: saving the step again with the same date says nothing more.
+    response = client.post(field_url(world) + f"/schritte/{step.id}", data=step_form(step, progress_note="läuft"))
+    assert response.status_code == 303
+    assert PAST_DUE not in html(client.get(response.headers["Location"]))
+
+
+@pytest.mark.parametrize("data", [
+    {"due_date": (TODAY + timedelta(days=30)).isoformat()},
+    {"due_date": TODAY.isoformat()},
+    {"due_date": ""},
+    {"due_date": "2020-01-01", "status": "done", "done_on": "2020-01-02"},
+])
+def test_no_past_due_notice_for_a_date_ahead_or_a_step_already_done(client, auth, world, data):
+    auth.login(world.coordinator)
+    response = add_step(client, world, **data)
+    assert response.status_code == 303
+    assert len(steps_of(world.f1)) == 1
+    assert PAST_DUE not in html(client.get(response.headers["Location"]))
+
+
+def test_changing_a_step_to_a_past_due_date_is_told_too(client, auth, world):
+    auth.login(world.coordinator)
+    add_step(client, world, due_date=(TODAY + timedelta(days=30)).isoformat())
+    (step,) = steps_of(world.f1)
+    response = client.post(field_url(world) + f"/schritte/{step.id}", data=step_form(step, due_date="2021-06-30"))
+    assert response.status_code == 303
+    assert PAST_DUE in html(client.get(response.headers["Location"]))
+    assert steps_of(world.f1)[0].due_date == date(2021, 6, 30)

@@ -3,6 +3,7 @@ open-steps page and the funding timeline of a strategy."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -33,6 +34,7 @@ from ..permissions import (
 )
 from ..reading import readable_fields
 from ..security import keeps_input
+from ..status.services import local_today
 from . import bp
 from .editor import (
     Conflict,
@@ -56,6 +58,7 @@ from .services import (
     delete_indicator,
     delete_indicator_value,
     delete_step,
+    due_date_in_the_past,
     funding_periods,
     horizon_months,
     move_step,
@@ -160,8 +163,11 @@ def add_step(slug: str, number: int):
     form = _step_form(field, key)
     if not form.validate():
         return _again(field, key, form)
-    step = save_step(field, current_user, _step_data(form, field))
-    return _back(field, f"schritt-{step.id}" if step.id else "schritte", _("Der Schritt wurde hinzugefügt."))
+    data = _step_data(form, field)
+    step = save_step(field, current_user, data)
+    response = _back(field, f"schritt-{step.id}" if step.id else "schritte", _("Der Schritt wurde hinzugefügt."))
+    _tell_if_past_due(data)
+    return response
 
 
 @bp.route(f"{FIELD_URL}/schritte/<id:step_id>", methods=["POST"])
@@ -175,11 +181,22 @@ def edit_step(slug: str, number: int, step_id: int):
     form = _step_form(field, key)
     if not form.validate():
         return _again(field, key, form)
+    data, due_before = _step_data(form, field), step.due_date
     try:
-        save_step(field, current_user, _step_data(form, field), step, form.version_number)
+        save_step(field, current_user, data, step, form.version_number)
     except ConflictError as error:
         return _conflict(field, key, form, error)
-    return _back(field, key, _("Der Schritt wurde gespeichert."))
+    response = _back(field, key, _("Der Schritt wurde gespeichert."))
+    _tell_if_past_due(data, due_before)
+    return response
+
+
+def _tell_if_past_due(data: StepData, before: date | None = None) -> None:
+    """After the "saved" message: a due date in the past is kept, but said (it may be a typo)."""
+    if due_date_in_the_past(data, local_today(), before):
+        flash(_("Das Fälligkeitsdatum %(date)s liegt in der Vergangenheit – der Schritt wird deshalb als überfällig "
+                "angezeigt. Wenn das nicht gemeint war, korrigieren Sie das Datum bitte.",
+                date=format_date(data.due_date, "medium")), "warning")
 
 
 @bp.route(f"{FIELD_URL}/schritte/<id:step_id>/erledigt", methods=["POST"])

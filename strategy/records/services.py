@@ -116,6 +116,15 @@ class StepData:
     also_serves: list[Field] = dc_field(default_factory=list)
 
 
+def due_date_in_the_past(data: StepData, today: date, before: date | None = None) -> bool:
+    """Whether an open step is given a due date before today (new, or changed from `before`).
+
+    Allowed, since overdue steps are sometimes recorded late; the person saving is told, in case of a typo.
+    """
+    return (data.status.is_open and data.due_date is not None and data.due_date != before
+            and data.due_date < today)
+
+
 def describe_step(step: NextStep) -> dict[str, Any]:
     return {
         "description": step.description,
