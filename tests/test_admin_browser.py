@@ -5,6 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from strategy.demo import DEMO_PASSWORD
+from tests.support.browser import assert_accessible, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -99,3 +100,54 @@ def test_admin_moves_a_field_and_a_typo_in_the_form_keeps_what_was_typed(live_se
     expect(title).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#title-error")).to_have_text("Bitte geben Sie einen Titel ein.")
     expect(page.get_by_label("Ziel (Leitziel)")).to_have_value("Ein neues Leitziel, das nicht verloren gehen darf.")
+
+
+def _links(page, pattern: str) -> list[str]:
+    hrefs = page.eval_on_selector_all("main a[href]", "links => links.map(a => a.getAttribute('href'))")
+    return sorted({href for href in hrefs if re.fullmatch(pattern, href)})
+
+
+def test_admin_pages_pass_axe_also_when_a_form_comes_back_with_errors(live_server, page):
+    """axe over every admin page (WCAG 2.1 A/AA), and over the forms in their invalid state (#12.10)."""
+    base = live_server.url
+    log_in(page, base, "admin@demo.dortmund.example")
+    pages = ["/verwaltung/", "/verwaltung/strategien", "/verwaltung/strategien/neu", "/verwaltung/organisationen",
+             "/verwaltung/organisationen/neu", "/verwaltung/personen", "/verwaltung/personen/neu",
+             "/verwaltung/konten", "/verwaltung/konten/neu", "/verwaltung/einstellungen", "/verwaltung/protokoll"]
+    page.goto(base + "/verwaltung/strategien")
+    strategy = _links(page, r"/verwaltung/strategien/\d+/handlungsfelder")[0]
+    pages += [strategy, strategy + "/neu", _links(page, r"/verwaltung/strategien/\d+/bearbeiten")[0]]
+    page.goto(base + strategy)
+    pages.append(_links(page, r"/verwaltung/handlungsfelder/\d+/bearbeiten")[0])
+    page.goto(base + "/verwaltung/personen")
+    pages.append(_links(page, r"/verwaltung/personen/\d+/bearbeiten")[0])
+    page.goto(base + "/verwaltung/konten")
+    accounts = _links(page, r"/verwaltung/konten/\d+")
+    pages += accounts[:2]
+    for url in pages:
+        response = page.goto(base + url)
+        assert response.status == 200, url
+        assert_accessible(page)
+
+    # Invalid: a new account without address or name, ...
+    page.goto(base + "/verwaltung/konten/neu")
+    page.get_by_role("button", name="Konto anlegen").click()
+    expect(page.locator("#email-error")).to_be_visible()
+    assert_accessible(page)
+    # ... fields ticked for someone whose role does not coordinate (the checkbox group is invalid) ...
+    page.goto(base + accounts[0])
+    group = page.locator("fieldset.access-strategy", has=page.locator("input[type=checkbox]")).first
+    group.get_by_label("Rolle").select_option(label="Partner")
+    group.locator(".checkbox-group input[type=checkbox]").first.check()
+    page.get_by_role("button", name="Rollen und Handlungsfelder speichern").click()
+    invalid = page.locator(".checkbox-group.form-row--error")
+    expect(invalid).to_have_count(1)
+    expect(invalid.locator("input[aria-invalid=true]").first).to_be_attached()
+    assert page.locator("[aria-invalid=None], [aria-describedby=None]").count() == 0
+    assert_accessible(page)
+    # ... and a strategy whose short name is not an address.
+    page.goto(base + "/verwaltung/strategien/neu")
+    page.get_by_label("Kurzname für die Adresse").fill("Groß Buchstaben")
+    page.get_by_role("button", name="Strategie anlegen").click()
+    expect(page.locator("#slug-error")).to_be_visible()
+    assert_accessible(page)

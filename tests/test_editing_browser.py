@@ -4,8 +4,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import log_in
-from tests.test_status_browser import assert_accessible
+from tests.support.browser import assert_accessible, log_in
 
 pytestmark = pytest.mark.browser
 

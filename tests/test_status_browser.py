@@ -8,22 +8,9 @@ from playwright.sync_api import expect
 
 from strategy.demo import DEMO_SLUG
 from strategy.demo_partners import PARTNER_SLUG
-from tests.support.browser import log_in
+from tests.support.browser import assert_accessible, log_in
 
 pytestmark = pytest.mark.browser
-
-WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-              "resultTypes": ["violations"]}
-
-
-def assert_accessible(page) -> None:
-    """axe-core (bundled with axe-playwright-python, runs offline) finds no WCAG 2.1 A/AA violation."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options=WCAG_21_AA)
-    problems = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in results.response["violations"]]
-    assert problems == [], f"{page.url}: {problems}"
-
 
 def assert_fits_the_screen(page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
