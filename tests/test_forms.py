@@ -222,3 +222,12 @@ def test_every_form_of_the_app_derives_from_the_base_form(app, world):
     ours = [cls for cls in _subclasses(FlaskForm) if cls.__module__.startswith("strategy.")]
     assert len(ours) > 20
     assert [cls.__qualname__ for cls in ours if not issubclass(cls, BaseForm)] == []
+
+
+@pytest.mark.parametrize("query", ["status=open%00", "status=%0d%0aall", "limit=1%00", "offset=%000"])
+def test_the_api_stores_no_text_and_answers_control_characters_in_its_parameters_with_400(client, world, query):
+    """The API only reads; its few text parameters are checked against fixed values, so they cannot store
+    anything, and a control character in them is a plain 400, not a 500."""
+    response = client.get(f"/api/v1/strategies/{world.strategy.id}/next-steps?{query}")
+    assert response.status_code == 400
+    assert response.is_json
