@@ -2,6 +2,8 @@
 open-steps page and the funding timeline of a strategy."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -34,7 +36,6 @@ from ..permissions import (
 )
 from ..reading import readable_fields
 from ..security import keeps_input
-from ..status.services import local_today
 from . import bp
 from .editor import (
     Conflict,
