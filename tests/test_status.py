@@ -274,6 +274,30 @@ def test_each_language_has_its_own_etag(client, demo):
     assert english.status_code == 200 and '<html lang="en">' in english.get_data(as_text=True)
 
 
+def test_a_stale_etag_wins_over_a_current_date_and_an_old_date_is_stale(client, demo):
+    first = client.get(status_url(demo))
+    stale_tag = client.get(status_url(demo), headers={"If-None-Match": '"stale"',
+                                                      "If-Modified-Since": first.headers["Last-Modified"]})
+    assert stale_tag.status_code == 200
+    old_date = client.get(status_url(demo), headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"})
+    assert old_date.status_code == 200
+
+
+def test_render_cache_keeps_the_most_recently_used_pages():
+    from strategy.status.caching import RenderCache
+
+    cache, renders = RenderCache(size=2), []
+
+    def render(key):
+        renders.append(key)
+        return f"<p>{key}</p>"
+
+    for key in ("a", "b", "a", "c", "a", "b"):
+        assert cache.get_or_render(key, lambda key=key: render(key)) == f"<p>{key}</p>"
+    # "b" fell out when "c" came in ("a" had been used since), so it is rendered again.
+    assert renders == ["a", "b", "c", "b"]
+
+
 def test_status_page_costs_a_bounded_number_of_queries(client, make, count_queries):
     counts = []
     for size in (2, 13):

@@ -2,22 +2,19 @@
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from typing import Callable
 
+from cachetools import LRUCache
 from flask import Response, request, session
 from flask_login import current_user
+from werkzeug.http import is_resource_modified
 
 from .services import Validators
 
 
 def is_current(validators: Validators) -> bool:
     """Whether the client's cached copy matches (If-None-Match wins over If-Modified-Since, RFC 9110)."""
-    if request.if_none_match:
-        return request.if_none_match.contains_weak(validators.etag)
-    if request.if_modified_since is not None:
-        return validators.last_modified <= request.if_modified_since
-    return False
+    return not is_resource_modified(request.environ, etag=validators.etag, last_modified=validators.last_modified)
 
 
 def not_modified(validators: Validators, *, private: bool) -> Response:
@@ -52,21 +49,18 @@ class RenderCache:
     """
 
     def __init__(self, size: int = 256):
-        self._size = size
-        self._pages: OrderedDict[str, str] = OrderedDict()
+        self._pages: LRUCache[str, str] = LRUCache(maxsize=size)
+        # cachetools caches are not thread-safe; gunicorn threads share this one. Rendering happens outside
+        # the lock: two threads may render the same page once each, which is cheaper than serialising renders.
         self._lock = threading.Lock()
 
     def get_or_render(self, key: str, render: Callable[[], str]) -> str:
         with self._lock:
             page = self._pages.get(key)
-            if page is not None:
-                self._pages.move_to_end(key)
-                return page
-        page = render()
-        with self._lock:
-            self._pages[key] = page
-            while len(self._pages) > self._size:
-                self._pages.popitem(last=False)
+        if page is None:
+            page = render()
+            with self._lock:
+                self._pages[key] = page
         return page
 
     def clear(self) -> None:
