@@ -7,6 +7,7 @@ Error pages render without the database: on database errors the viewer is shown 
 """
 from __future__ import annotations
 
+import enum
 import logging
 
 import sqlalchemy as sa
@@ -102,16 +103,16 @@ def _coordinators(field) -> list[str]:
 def _database_error(error: sa.exc.DBAPIError):
     kind = classify_database_error(error)
     _rollback_quietly()
-    if kind == "bug":
+    if kind == DatabaseTrouble.BUG:
         return _unexpected(error)
-    if kind == "full":
+    if kind == DatabaseTrouble.FULL:
         log.error("database storage is full", exc_info=error)
         message = _("Der Speicherplatz der Datenbank ist erschöpft; es wurde nichts gespeichert. "
                     "Die Betreuung ist informiert.")
     else:
         log.warning("database unavailable: %s", type(error.orig).__name__ if error.orig else type(error).__name__)
         message = _("Die Datenbank ist gerade nicht erreichbar; es wurde nichts gespeichert.")
-    if kind == "full" and may_redisplay():
+    if kind == DatabaseTrouble.FULL and may_redisplay():
         try:
             response = redisplay_form(message + " " + _("Ihre Eingaben sind erhalten."), 503)
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
@@ -141,26 +142,31 @@ def _unexpected(error: Exception):
     return error_response(500)
 
 
-def classify_database_error(error: sa.exc.DBAPIError) -> str:
-    """'unavailable' (try again later), 'full' (no space left) or 'bug'."""
+class DatabaseTrouble(enum.StrEnum):
+    UNAVAILABLE = "unavailable"  # try again later
+    FULL = "full"  # no space left
+    BUG = "bug"  # the statement itself is wrong
+
+
+def classify_database_error(error: sa.exc.DBAPIError) -> DatabaseTrouble:
     if error.connection_invalidated:
-        return "unavailable"
+        return DatabaseTrouble.UNAVAILABLE
     original = error.orig
     sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
     if sqlstate:
         if sqlstate.startswith(_PG_DISK_FULL):
-            return "full"
+            return DatabaseTrouble.FULL
         if sqlstate.startswith(_PG_UNAVAILABLE):
-            return "unavailable"
-        return "bug"
+            return DatabaseTrouble.UNAVAILABLE
+        return DatabaseTrouble.BUG
     text = str(original).lower()
     if any(sign in text for sign in _SQLITE_FULL):
-        return "full"
+        return DatabaseTrouble.FULL
     if any(sign in text for sign in _SQLITE_UNAVAILABLE):
-        return "unavailable"
+        return DatabaseTrouble.UNAVAILABLE
     if isinstance(error, sa.exc.OperationalError) and type(original).__module__.startswith("psycopg"):
-        return "unavailable"  # connection refused or lost: psycopg gives no SQLSTATE then
-    return "bug"
+        return DatabaseTrouble.UNAVAILABLE  # connection refused or lost: psycopg gives no SQLSTATE then
+    return DatabaseTrouble.BUG
 
 
 def error_response(code: int, message: str | None = None, headers: dict | None = None,

@@ -43,6 +43,16 @@ def test_plain_status(row, expected):
     assert plain_status(row) == expected
 
 
+def test_every_plain_status_has_a_label_and_keeps_its_value_in_json():
+    import json
+
+    from strategy.status.services import PlainStatus
+
+    assert {status: str(status.label) for status in PlainStatus}  # a member without a label raises KeyError
+    assert json.dumps([plain_status(None)]) == '["not_approved"]'
+
+
+
 # --- the status page -----------------------------------------------------------------------------
 
 def test_status_page_lists_the_13_fields_with_phase_and_plain_status(client, demo):

@@ -7,6 +7,7 @@ user changed are kept, and the ones both changed differently come back to the us
 """
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
@@ -203,9 +204,15 @@ def three_way_merge(base: State, mine: State, theirs: State) -> Merge:
 
 # --- saving --------------------------------------------------------------------------------------
 
+class SaveStatus(enum.StrEnum):
+    SAVED = "saved"  # a new revision; the caller commits
+    UNCHANGED = "unchanged"  # nothing to save; nothing was written
+    CONFLICT = "conflict"  # someone else changed the same thing; nothing was written
+
+
 @dataclass
 class SaveResult:
-    status: str  # "saved" | "unchanged" | "conflict"
+    status: SaveStatus
     revision: Revision | None = None
     merge: Merge | None = None
     theirs: State | None = None  # the stored row the conflict is with
@@ -274,7 +281,7 @@ def _apply_lists(field: Field, state: State, current: State, directory: Director
 def save_row(field_id: int, user: User, mine: State, base: State, directory: Directory) -> SaveResult:
     """Save the user's row through a compare-and-swap on the content version; merge or report conflicts.
 
-    On "saved" the caller commits; on anything else nothing was written (the caller rolls back).
+    On SAVED the caller commits; on anything else nothing was written (the caller rolls back).
     """
     for _attempt in range(_CAS_ATTEMPTS):
         field = load_field_row(field_id)
@@ -282,10 +289,10 @@ def save_row(field_id: int, user: User, mine: State, base: State, directory: Dir
         # Merging also when the version did not move: a change that bypassed the counter is not overwritten.
         merge = three_way_merge(base, mine, theirs)
         if merge.conflicts:
-            return SaveResult("conflict", merge=merge, theirs=theirs, version=field.version, field=field)
+            return SaveResult(SaveStatus.CONFLICT, merge=merge, theirs=theirs, version=field.version, field=field)
         wanted, version = merge.state, field.version
         if wanted == theirs:
-            return SaveResult("unchanged", version=field.version, field=field)
+            return SaveResult(SaveStatus.UNCHANGED, version=field.version, field=field)
         before = field_snapshot(field)
         if not _compare_and_swap(field.id, version, _scalar_values(wanted)):
             db.session.rollback()  # someone saved between our read and our write: read again and merge
@@ -294,12 +301,12 @@ def save_row(field_id: int, user: User, mine: State, base: State, directory: Dir
         revision = record_change(field, user, RevisionKind.EDIT, before)
         if revision is None:  # e.g. a name typed differently that resolves to the same person
             db.session.rollback()
-            return SaveResult("unchanged", version=field.version, field=field)
-        return SaveResult("saved", revision=revision, merge=merge, version=version + 1, field=field)
+            return SaveResult(SaveStatus.UNCHANGED, version=field.version, field=field)
+        return SaveResult(SaveStatus.SAVED, revision=revision, merge=merge, version=version + 1, field=field)
     field = load_field_row(field_id)
     theirs = editable_state(field)
     merge = three_way_merge(base, mine, theirs)
-    return SaveResult("conflict", merge=merge, theirs=theirs, version=field.version, field=field)
+    return SaveResult(SaveStatus.CONFLICT, merge=merge, theirs=theirs, version=field.version, field=field)
 
 
 def restore_revision(field: Field, revision: Revision, user: User, seen_version: int,
@@ -307,23 +314,23 @@ def restore_revision(field: Field, revision: Revision, user: User, seen_version:
     """Bring back the prose, title, goal text and phase of an older revision, as a new RESTORE revision."""
     field = load_field_row(field.id)
     if field.version != seen_version:
-        return SaveResult("conflict", version=field.version, field=field)
+        return SaveResult(SaveStatus.CONFLICT, version=field.version, field=field)
     current = editable_state(field)
     wanted = dict(current)
     for key in RESTORED_KEYS:
         if key in revision.content:
             wanted[key] = revision.content[key] or ""
     if wanted == current:
-        return SaveResult("unchanged", version=field.version, field=field)
+        return SaveResult(SaveStatus.UNCHANGED, version=field.version, field=field)
     before = field_snapshot(field)
     if not _compare_and_swap(field.id, seen_version, _scalar_values(wanted)):
         db.session.rollback()
-        return SaveResult("conflict", version=seen_version + 1, field=field)
+        return SaveResult(SaveStatus.CONFLICT, version=seen_version + 1, field=field)
     revision_made = record_change(field, user, RevisionKind.RESTORE, before, summary=summary)
     if revision_made is None:
         db.session.rollback()
-        return SaveResult("unchanged", version=seen_version, field=field)
-    return SaveResult("saved", revision=revision_made, version=seen_version + 1, field=field)
+        return SaveResult(SaveStatus.UNCHANGED, version=seen_version, field=field)
+    return SaveResult(SaveStatus.SAVED, revision=revision_made, version=seen_version + 1, field=field)
 
 
 # --- presenting a conflict -----------------------------------------------------------------------

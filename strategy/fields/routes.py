@@ -27,6 +27,7 @@ from .editing import (
     RESTORED_KEYS,
     SCALAR_KEYS,
     Directory,
+    SaveStatus,
     State,
     conflict_columns,
     editable_state,
@@ -190,7 +191,7 @@ def edit_field(slug: str, number: int):
     mine = submitted_state(form, set(request.form), base, directory)
     result = save_row(field.id, current_user, mine, base, directory)
     field_url = url_for("fields.field_page", slug=strategy.slug, number=number)
-    if result.status == "saved":
+    if result.status == SaveStatus.SAVED:
         db.session.commit()
         if result.merge and result.merge.taken_over:
             flash(_("Gespeichert. Zwischenzeitliche Änderungen anderer an %(columns)s wurden übernommen.",
@@ -199,7 +200,7 @@ def edit_field(slug: str, number: int):
             flash(_("Ihre Änderungen wurden gespeichert."), "success")
         return redirect(field_url)
     db.session.rollback()
-    if result.status == "unchanged":
+    if result.status == SaveStatus.UNCHANGED:
         flash(_("Sie haben nichts geändert; es wurde keine neue Version angelegt."), "info")
         return redirect(field_url)
     form = _fresh_form(result.merge.state, result.version)
@@ -246,13 +247,13 @@ def restore_field_revision(slug: str, number: int, revision_id: int):
         return redirect(revision_url)
     result = restore_revision(field, revision, current_user, int(form.version.data),
                               summary("restored", when=revision.created_at.isoformat()))
-    if result.status == "saved":
+    if result.status == SaveStatus.SAVED:
         db.session.commit()
         flash(_("Der Stand vom %(when)s wurde wiederhergestellt.",
                 when=format_datetime(revision.created_at, "short")), "success")
         return redirect(url_for("fields.field_history", slug=strategy.slug, number=number))
     db.session.rollback()
-    if result.status == "unchanged":
+    if result.status == SaveStatus.UNCHANGED:
         flash(_("Dieser Stand entspricht bereits dem aktuellen; es wurde nichts geändert."), "info")
     else:
         flash(_("Die Zeile wurde inzwischen von jemand anderem geändert. Bitte prüfen Sie die Unterschiede "

@@ -2,6 +2,7 @@
 behind the open-steps page, the funding timeline and the overview's roll-ups."""
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date, timedelta
@@ -277,12 +278,20 @@ def follow_up_open(item: dict, today: date, months: int | None = None) -> bool:
     return today <= end_day <= add_months(today, horizon_months() if months is None else months)
 
 
-def funding_state(row: Snapshot, today: date) -> str:
-    """Per field: 'funded' (running, secured money), 'ending' (money ends within the horizon without a follow-up),
-    'unfunded' (items, but no secured money running today) or 'none' (no financing items recorded)."""
+class FundingState(enum.StrEnum):
+    """How a field's money stands today (the badge on the overview)."""
+
+    FUNDED = "funded"  # secured money is running
+    ENDING = "ending"  # running money ends within the horizon and nothing follows it (Verstetigung offen)
+    UNFUNDED = "unfunded"  # financing items, but no secured money running today
+    NONE = "none"  # no financing items recorded
+
+
+def funding_state(row: Snapshot, today: date) -> FundingState:
+    """Per field, from its snapshot: see FundingState."""
     items = row.get("financing_items") or []
     if not items:
-        return "none"
+        return FundingState.NONE
     running = [
         i for i in items
         if i.get("status") == FundingStatus.SECURED.value
@@ -290,10 +299,10 @@ def funding_state(row: Snapshot, today: date) -> str:
         and (not i.get("end_date") or i["end_date"] >= today.isoformat())
     ]
     if not running:
-        return "unfunded"
+        return FundingState.UNFUNDED
     if any(follow_up_open(i, today) for i in running):
-        return "ending"
-    return "funded"
+        return FundingState.ENDING
+    return FundingState.FUNDED
 
 
 # --- indicators ----------------------------------------------------------------------------------

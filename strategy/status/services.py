@@ -5,6 +5,7 @@ only on the blocks the reader may see (permissions.visible_blocks).
 """
 from __future__ import annotations
 
+import enum
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -67,18 +68,30 @@ def approved_fields(strategy: Strategy, blocks: frozenset[str], *, limit: int | 
 
 # --- plain-language status -----------------------------------------------------------------------
 
+class PlainStatus(enum.StrEnum):
+    NOT_APPROVED = "not_approved"
+    PREPARING = "preparing"
+    GOALS_AGREED = "goals_agreed"
+    SOLUTIONS = "solutions"
+    IMPLEMENTING = "implementing"
+
+    @property
+    def label(self):
+        return STATUS_LABELS[self]
+
+
 STATUS_LABELS = {
-    "not_approved": _l("noch nicht freigegeben"),
-    "preparing": _l("in Vorbereitung"),
-    "goals_agreed": _l("Ziele vereinbart"),
-    "solutions": _l("Lösungen in Arbeit"),
-    "implementing": _l("in Umsetzung"),
+    PlainStatus.NOT_APPROVED: _l("noch nicht freigegeben"),
+    PlainStatus.PREPARING: _l("in Vorbereitung"),
+    PlainStatus.GOALS_AGREED: _l("Ziele vereinbart"),
+    PlainStatus.SOLUTIONS: _l("Lösungen in Arbeit"),
+    PlainStatus.IMPLEMENTING: _l("in Umsetzung"),
 }
 
 _STARTED = (StepStatus.IN_PROGRESS.value, StepStatus.DONE.value)
 
 
-def plain_status(row: Snapshot | None) -> str:
+def plain_status(row: Snapshot | None) -> PlainStatus:
     """Where a field stands, in words a partner understands; the one rule for pages, API and PDFs.
 
     implementation phase, or a step already started or done → in Umsetzung; workshop II → Lösungen in Arbeit;
@@ -86,17 +99,17 @@ def plain_status(row: Snapshot | None) -> str:
     Uses the phase and the steps, which every audience reads, and the goals only when they are visible.
     """
     if row is None:
-        return "not_approved"
+        return PlainStatus.NOT_APPROVED
     phase = row.get("phase")
     if phase == FieldPhase.IMPLEMENTATION.value or any(
         step.get("status") in _STARTED for step in row.get("next_steps", [])
     ):
-        return "implementing"
+        return PlainStatus.IMPLEMENTING
     if phase == FieldPhase.WORKSHOP_2.value:
-        return "solutions"
+        return PlainStatus.SOLUTIONS
     if phase == FieldPhase.WORKSHOP_1.value or (row.get("strategic_goals") or "").strip():
-        return "goals_agreed"
-    return "preparing"
+        return PlainStatus.GOALS_AGREED
+    return PlainStatus.PREPARING
 
 
 # --- what is due ---------------------------------------------------------------------------------
