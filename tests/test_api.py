@@ -372,6 +372,17 @@ def test_every_answer_matches_the_openapi_description(app, world):
                 case.validate_response(response)
 
 
+def test_a_row_is_answered_as_stored_with_unknown_keys_kept_and_absent_keys_left_absent():
+    from strategy.api.schema import row
+
+    stored = {"number": 1, "title": "Bildung", "phase": "preparation", "hidden_blocks": ["financing"],
+              "from_a_later_version": {"kept": True},
+              "next_steps": [{"id": 7, "description": "Schritt", "status": "planned", "pays_for": ["x"]}]}
+    assert row(stored).model_dump(mode="json") == {
+        "number": 1, "title": "Bildung", "phase": "preparation", "from_a_later_version": {"kept": True},
+        "next_steps": [{"id": 7, "description": "Schritt", "status": "planned", "pays_for": ["x"]}]}
+
+
 def test_strategy_list_costs_a_bounded_number_of_queries(client, make, count_queries):
     for _ in range(6):
         make.strategy(fields=1, owner=make.organisation())

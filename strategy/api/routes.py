@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from flask import Response, abort, current_app, g, request, url_for
 from flask_babel import force_locale
+from pydantic import BaseModel
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import BadRequest, Forbidden
 
@@ -17,8 +18,8 @@ from ..extensions import csrf, db
 from ..models import Field, StepStatus, Strategy, step_is_overdue
 from ..permissions import can_view_strategy, public, visible_blocks
 from ..status.caching import is_current, not_modified, stamp
-from ..status.services import STATUS_LABELS, Validators, approved_fields, plain_status, validators
-from . import bp
+from ..status.services import Validators, approved_fields, plain_status, validators
+from . import bp, schema
 from .auth import api_user
 from .openapi import openapi_document
 
@@ -58,29 +59,24 @@ def _bad(message: str) -> BadRequest:
     return error
 
 
-def _page(items: list, total: int, limit: int, offset: int) -> dict:
+def _page(page: type[BaseModel], items: list, total: int, limit: int, offset: int) -> BaseModel:
     def link(to_offset: int) -> str:
         args = {**request.args.to_dict(), "limit": limit, "offset": to_offset}
         return url_for(request.endpoint, **request.view_args, **args, _external=True)
 
-    return {
-        "items": items,
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "links": {
-            "self": link(offset),
-            "next": link(offset + limit) if offset + limit < total else None,
-            "prev": link(max(offset - limit, 0)) if offset > 0 else None,
-        },
-    }
+    return page(items=items, total=total, limit=limit, offset=offset, links=schema.PageLinks(
+        self=link(offset),
+        next=link(offset + limit) if offset + limit < total else None,
+        prev=link(max(offset - limit, 0)) if offset > 0 else None,
+    ))
 
 
-def _json(data: Any) -> Response:
+def _json(answer: BaseModel | dict) -> Response:
+    data = answer.model_dump(mode="json") if isinstance(answer, BaseModel) else answer
     return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")), mimetype="application/json")
 
 
-def _finish(checks: Validators, build: Callable[[], Any]) -> Response:
+def _finish(checks: Validators, build: Callable[[], BaseModel]) -> Response:
     """Conditional GET: 304 when the client's ETag matches, else the JSON with validators."""
     private = _user() is not None
     if is_current(checks):
@@ -118,18 +114,18 @@ def _visible_strategies() -> list[Strategy]:
     return [s for s in strategies if can_view_strategy(_user(), s)]
 
 
-def _strategy_json(strategy: Strategy, last_approved_at=None) -> dict:
+def _strategy_json(strategy: Strategy, last_approved_at=None) -> schema.Strategy:
     sid = strategy.id
-    return {
-        "id": sid,
-        "slug": strategy.slug,
-        "title": strategy.title,
-        "subtitle": strategy.subtitle or "",
-        "description": strategy.description or "",
-        "visibility": strategy.visibility.value,
-        "owner": strategy.owner.name if strategy.owner else None,
-        "last_approved_at": _iso(last_approved_at),
-        "links": {
+    return schema.Strategy(
+        id=sid,
+        slug=strategy.slug,
+        title=strategy.title,
+        subtitle=strategy.subtitle or "",
+        description=strategy.description or "",
+        visibility=strategy.visibility,
+        owner=strategy.owner.name if strategy.owner else None,
+        last_approved_at=_iso(last_approved_at),
+        links={
             "self": url_for("api.strategy", strategy_id=sid, _external=True),
             "fields": url_for("api.fields", strategy_id=sid, _external=True),
             "next_steps": url_for("api.next_steps", strategy_id=sid, _external=True),
@@ -138,29 +134,29 @@ def _strategy_json(strategy: Strategy, last_approved_at=None) -> dict:
             "editions": url_for("api.editions", strategy_id=sid, _external=True),
             "status_page": url_for("status.status_page", slug=strategy.slug, _external=True),
         },
-    }
+    )
 
 
 def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _field_json(strategy: Strategy, field) -> dict:
+def _field_json(strategy: Strategy, field) -> schema.Field:
     status = plain_status(field.row)
-    return {
-        "id": field.id,
-        "number": field.number,
-        "title": field.title,
-        "approved_at": _iso(field.approved_at),
-        "status": status,
-        "status_label": str(STATUS_LABELS[status]),
-        "hidden_blocks": (field.row or {}).get("hidden_blocks", []),
-        "row": {k: v for k, v in field.row.items() if k != "hidden_blocks"} if field.row else None,
-        "links": {
+    return schema.Field(
+        id=field.id,
+        number=field.number,
+        title=field.title,
+        approved_at=_iso(field.approved_at),
+        status=status,
+        status_label=str(status.label),
+        hidden_blocks=(field.row or {}).get("hidden_blocks", []),
+        row=schema.row(field.row) if field.row else None,
+        links={
             "self": url_for("api.field", strategy_id=strategy.id, field_id=field.id, _external=True),
             "status_page": url_for("status.status_field", slug=strategy.slug, number=field.number, _external=True),
         },
-    }
+    )
 
 
 def _require_block(strategy: Strategy, block: str, blocks) -> None:
@@ -200,7 +196,7 @@ def strategies():
     visible = _visible_strategies()
     page = visible[offset:offset + limit]
     items = [_strategy_json(s) for s in page]
-    body = _page(items, len(visible), limit, offset)
+    body = _page(schema.StrategyPage, items, len(visible), limit, offset)
     # The list is small and spans strategies: its ETag is the hash of the answer.
     response = _json(body)
     response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
@@ -232,7 +228,7 @@ def fields(strategy_id: int):
         total = db.session.scalar(db.select(db.func.count(Field.id)).where(
             Field.strategy_id == strategy.id, Field.is_archived.is_(False)))
         rows = approved_fields(strategy, blocks, limit=limit, offset=offset)
-        return _page([_field_json(strategy, f) for f in rows], total, limit, offset)
+        return _page(schema.FieldPage, [_field_json(strategy, f) for f in rows], total, limit, offset)
 
     return _finish(_strategy_checks(strategy, blocks), build)
 
@@ -248,15 +244,15 @@ def field(strategy_id: int, field_id: int):
     return _finish(_strategy_checks(strategy, blocks), lambda: _field_json(strategy, found))
 
 
-def _flattened(strategy: Strategy, blocks, key: str, shape: Callable[[Any, dict], dict],
-               keep: Callable[[dict], bool] = lambda item: True) -> Callable[[], dict]:
+def _flattened(strategy: Strategy, blocks, key: str, page: type[BaseModel], shape: Callable[[Any, dict], BaseModel],
+               keep: Callable[[Any], bool] = lambda item: True) -> Callable[[], BaseModel]:
     """A page of the items under `key` of every visible approved row, in field order."""
     limit, offset = _page_args()
 
     def build():
         items = [shaped for f in approved_fields(strategy, blocks) if f.row
                  for shaped in (shape(f, item) for item in f.row.get(key, [])) if keep(shaped)]
-        return _page(items[offset:offset + limit], len(items), limit, offset)
+        return _page(page, items[offset:offset + limit], len(items), limit, offset)
 
     return build
 
@@ -274,16 +270,14 @@ def next_steps(strategy_id: int):
 
     def shape(field, step):
         is_open = StepStatus(step["status"]).is_open
-        return {
-            "id": step["id"], "field_id": field.id, "field_number": field.number,
-            "description": step["description"], "responsible": step.get("responsible", ""),
-            "due_date": step.get("due_date"), "status": step["status"], "progress_note": step.get("progress_note", ""),
-            "done_on": step.get("done_on"), "also_serves": step.get("also_serves", []),
+        return schema.NextStep.model_validate({
+            **step, "field_id": field.id, "field_number": field.number,
             "is_open": is_open, "is_overdue": step_is_overdue(step.get("due_date"), step["status"], today),
-        }
+        })
 
-    keep = (lambda step: step["is_open"]) if wanted == "open" else (lambda step: True)
-    return _finish(_strategy_checks(strategy, blocks), _flattened(strategy, blocks, "next_steps", shape, keep))
+    keep = (lambda step: step.is_open) if wanted == "open" else (lambda step: True)
+    return _finish(_strategy_checks(strategy, blocks),
+                   _flattened(strategy, blocks, "next_steps", schema.NextStepPage, shape, keep))
 
 
 @bp.route("/strategies/<id:strategy_id>/financing-items")
@@ -294,12 +288,12 @@ def financing_items(strategy_id: int):
     _require_block(strategy, "financing", blocks)
 
     def shape(field, item):
-        return {"id": item["id"], "field_id": field.id, "field_number": field.number, "source": item["source"],
-                "programme": item.get("programme", ""), "amount": item.get("amount"), "currency": "EUR",
-                "start_date": item.get("start_date"), "end_date": item.get("end_date"), "status": item["status"],
-                "note": item.get("note", ""), "has_follow_up": bool(item.get("has_follow_up"))}
+        return schema.FinancingItem.model_validate({
+            **item, "field_id": field.id, "field_number": field.number, "currency": "EUR",
+            "has_follow_up": bool(item.get("has_follow_up"))})
 
-    return _finish(_strategy_checks(strategy, blocks), _flattened(strategy, blocks, "financing_items", shape))
+    return _finish(_strategy_checks(strategy, blocks),
+                   _flattened(strategy, blocks, "financing_items", schema.FinancingItemPage, shape))
 
 
 @bp.route("/strategies/<id:strategy_id>/indicators")
@@ -310,14 +304,12 @@ def indicators(strategy_id: int):
     _require_block(strategy, "indicators", blocks)
 
     def shape(field, indicator):
-        return {"id": indicator["id"], "field_id": field.id, "field_number": field.number,
-                "name": indicator["name"], "unit": indicator["unit"], "direction": indicator["direction"],
-                "baseline": indicator.get("baseline"), "target": indicator.get("target"),
-                "target_date": indicator.get("target_date"), "is_key": bool(indicator.get("is_key")),
-                "values": [{"observed_on": v["observed_on"], "value": v["value"], "source_note": v.get("source_note", "")}
-                           for v in indicator.get("values", [])]}
+        return schema.Indicator.model_validate({
+            **indicator, "field_id": field.id, "field_number": field.number,
+            "is_key": bool(indicator.get("is_key")), "values": indicator.get("values", [])})
 
-    return _finish(_strategy_checks(strategy, blocks), _flattened(strategy, blocks, "indicators", shape))
+    return _finish(_strategy_checks(strategy, blocks),
+                   _flattened(strategy, blocks, "indicators", schema.IndicatorPage, shape))
 
 
 @bp.route("/strategies/<id:strategy_id>/editions")
@@ -339,17 +331,16 @@ def editions(strategy_id: int):
         .order_by(Edition.decided_on.desc(), Edition.id.desc())
     ).all()
     items = [
-        {
-            "id": id, "title": title, "decided_on": _iso(decided_on), "created_at": _iso(created_at),
-            "fields": [
-                {"number": snap.get("number"), "title": snap.get("title"),
-                 "row": {k: v for k, v in snap.items() if k != "hidden_blocks"}}
+        schema.Edition(
+            id=id, title=title, decided_on=_iso(decided_on), created_at=_iso(created_at),
+            fields=[
+                schema.EditionField(number=snap.get("number"), title=snap.get("title"), row=schema.row(snap))
                 for snap in readable_edition(content or {}, blocks)["fields"]
             ],
-        }
+        )
         for id, title, decided_on, created_at, content in rows
     ]
-    response = _json(_page(items[offset:offset + limit], len(items), limit, offset))
+    response = _json(_page(schema.EditionPage, items[offset:offset + limit], len(items), limit, offset))
     response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
     response.cache_control.no_cache = True
     response.cache_control.private = _user() is not None
