@@ -13,7 +13,11 @@ from .services import Validators
 
 
 def is_current(validators: Validators) -> bool:
-    """Whether the client's cached copy matches (If-None-Match wins over If-Modified-Since, RFC 9110)."""
+    """Whether the client's cached copy matches (If-None-Match wins over If-Modified-Since, RFC 9110).
+
+    Werkzeug also reads If-Match, which no client of these read-only pages sends: one naming another ETag
+    counts as current (304), as in Werkzeug's own Response.make_conditional.
+    """
     return not is_resource_modified(request.environ, etag=validators.etag, last_modified=validators.last_modified)
 
 
