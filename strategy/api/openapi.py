@@ -12,8 +12,8 @@ from . import schema
 
 
 class _Describe(GenerateJsonSchema):
-    """No per-property titles (the property names say it) and no defaults: a Stored part of a row that lacks
-    a key does not get it filled in, so a default would promise what the answer does not do."""
+    """No per-property titles (the property names say it) and no defaults: a stored row that lacks a key
+    does not get it filled in, so a default would promise what the answer does not do."""
 
     def field_title_should_be_set(self, schema) -> bool:
         return False
@@ -26,12 +26,23 @@ class _Describe(GenerateJsonSchema):
 def components() -> dict:
     """components/schemas, generated from the models the endpoints serialise through."""
     _, document = models_json_schema([(model, "serialization") for model in schema.COMPONENTS],
-                                     ref_template="#/components/schemas/{model}", schema_generator=_Describe)
-    return document["$defs"]
+                                     ref_template=schema.REF_TEMPLATE, schema_generator=_Describe)
+    return _with_refs(document["$defs"])
+
+
+def _with_refs(node):
+    """The schema with each schema.STORED_AS marker replaced by a $ref to the model it names."""
+    if isinstance(node, dict):
+        if schema.STORED_AS in node:
+            return {"$ref": schema.REF_TEMPLATE.format(model=node[schema.STORED_AS])}
+        return {key: _with_refs(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_with_refs(value) for value in node]
+    return node
 
 
 def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": schema.REF_TEMPLATE.format(model=name)}
 
 
 _ERROR_RESPONSE = {"description": "Error", "content": {"application/json": {"schema": _ref(schema.Error.__name__)}}}

@@ -5,9 +5,10 @@ Pydantic v2 rather than apispec + marshmallow: one library instead of two, the m
 and `models_json_schema` writes JSON Schema 2020-12, which OpenAPI 3.1 uses as it is.
 
 Two kinds of object: answers the API composes (Strategy, Field, NextStep, ...) list exactly their declared
-properties; parts of an approved row (`Row` and what it contains) are the stored snapshot passed through,
-so keys an older or newer snapshot has that the model does not declare are kept, and keys the snapshot
-lacks stay absent (declared defaults only describe them).
+properties; an approved row is the stored snapshot (snapshots.field_snapshot) passed through as it is, so
+`Row` and its parts only describe it: keys an older or newer snapshot has that the model does not declare
+are kept, and keys a snapshot lacks stay absent. (Re-serialising every row through the models cost ~3 ms
+per full row, more than the rest of an answer.)
 
 Dates, times and decimals arrive as the strings the snapshots and `isoformat` already hold; the models
 describe their format but do not re-parse them, so an answer's values are exactly what was stored.
@@ -17,7 +18,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, create_model, model_serializer
+from pydantic import BaseModel, ConfigDict, create_model
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
 from ..framework import TEXT_COLUMNS
@@ -35,7 +36,7 @@ from ..status.services import BLOCK_KEYS, PlainStatus
 
 Date = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
 DateTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
-Decimal = Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$",
+DecimalText = Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$",
                                          "description": "Decimal number as a string."})]
 Url = Annotated[str, WithJsonSchema({"type": "string", "format": "uri"})]
 Text = Annotated[str, WithJsonSchema({"type": "string", "description": "Markdown-lite text."})]
@@ -48,16 +49,13 @@ class Answer(BaseModel):
     model_config = ConfigDict(json_schema_extra={"additionalProperties": False})
 
 
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+
 class Stored(BaseModel):
-    """Part of a stored snapshot, passed through: undeclared keys kept, absent keys left absent."""
+    """Describes part of a stored snapshot; further keys are allowed."""
 
     model_config = ConfigDict(extra="allow")
-
-    @model_serializer(mode="wrap")
-    def _as_stored(self, handler):
-        data = handler(self)
-        return {key: value for key, value in data.items()
-                if key in self.model_fields_set or key in (self.model_extra or {})}
 
 
 # --- parts of an approved row --------------------------------------------------------------------
@@ -88,7 +86,7 @@ class FinancingInRow(Stored):
     id: int
     source: FundingSource
     programme: str = ""
-    amount: Decimal | None = None
+    amount: DecimalText | None = None
     start_date: Date | None = None
     end_date: Date | None = None
     status: FundingStatus
@@ -100,7 +98,7 @@ class ValueInRow(Stored):
     model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": False})
 
     observed_on: Date
-    value: Decimal
+    value: DecimalText
     source_note: str = ""
 
 
@@ -109,8 +107,8 @@ class IndicatorInRow(Stored):
     name: str
     unit: IndicatorUnit
     direction: Direction = Direction.HIGHER_IS_BETTER
-    baseline: Decimal | None = None
-    target: Decimal | None = None
+    baseline: DecimalText | None = None
+    target: DecimalText | None = None
     target_date: Date | None = None
     is_key: bool = False
     values: list[ValueInRow]
@@ -135,9 +133,15 @@ Row = create_model(
 )
 
 
-def row(snapshot: dict[str, Any]) -> Row:
-    """A row from a visible part of a snapshot (status.services.visible_part), without its `hidden_blocks`."""
-    return Row.model_validate({key: value for key, value in snapshot.items() if key != "hidden_blocks"})
+# In an answer, a row is the stored dictionary, described by Row. (A $ref in WithJsonSchema is not resolved
+# by pydantic, so the description puts it in place of this marker: openapi.components.)
+STORED_AS = "x-stored-as"
+RowAsStored = Annotated[dict[str, Any], WithJsonSchema({STORED_AS: Row.__name__})]
+
+
+def row(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The row of a visible part of a snapshot (status.services.visible_part): all but its `hidden_blocks`."""
+    return {key: value for key, value in snapshot.items() if key != "hidden_blocks"}
 
 
 # --- what the endpoints answer -------------------------------------------------------------------
@@ -168,7 +172,7 @@ class Field(Answer):
     status: PlainStatus
     status_label: str
     hidden_blocks: list[Block]
-    row: Row | None
+    row: RowAsStored | None
     links: dict[str, Url]
 
 
@@ -193,7 +197,7 @@ class FinancingItem(Answer):
     field_number: int
     source: FundingSource
     programme: str = ""
-    amount: Decimal | None = None
+    amount: DecimalText | None = None
     currency: Literal["EUR"]
     start_date: Date | None = None
     end_date: Date | None = None
@@ -204,7 +208,7 @@ class FinancingItem(Answer):
 
 class IndicatorValue(Answer):
     observed_on: Date
-    value: Decimal
+    value: DecimalText
     source_note: str = ""
 
 
@@ -215,8 +219,8 @@ class Indicator(Answer):
     name: str
     unit: IndicatorUnit
     direction: Direction = Direction.HIGHER_IS_BETTER
-    baseline: Decimal | None = None
-    target: Decimal | None = None
+    baseline: DecimalText | None = None
+    target: DecimalText | None = None
     target_date: Date | None = None
     is_key: bool = False
     values: list[IndicatorValue]
@@ -225,7 +229,7 @@ class Indicator(Answer):
 class EditionField(Answer):
     number: int
     title: str
-    row: Row
+    row: RowAsStored
 
 
 class Edition(Answer):
@@ -264,5 +268,5 @@ IndicatorPage = _page(Indicator)
 EditionPage = _page(Edition)
 
 # What the description lists under components/schemas (everything they refer to comes along).
-COMPONENTS = (Error, StrategyPage, Strategy, FieldPage, Field, NextStepPage, FinancingItemPage, IndicatorPage,
+COMPONENTS = (Error, Row, StrategyPage, Strategy, FieldPage, Field, NextStepPage, FinancingItemPage, IndicatorPage,
               EditionPage)
