@@ -7,8 +7,8 @@ and `models_json_schema` writes JSON Schema 2020-12, which OpenAPI 3.1 uses as i
 Two kinds of object: answers the API composes (Strategy, Field, NextStep, ...) list exactly their declared
 properties; an approved row is the stored snapshot (snapshots.field_snapshot) passed through as it is, so
 `Row` and its parts only describe it: keys an older or newer snapshot has that the model does not declare
-are kept, and keys a snapshot lacks stay absent. (Re-serialising every row through the models cost ~3 ms
-per full row, more than the rest of an answer.)
+are kept, and keys a snapshot lacks stay absent. (Validating and re-serialising a full row through the
+models cost about 5 ms, several times the rest of its answer.)
 
 Dates, times and decimals arrive as the strings the snapshots and `isoformat` already hold; the models
 describe their format but do not re-parse them, so an answer's values are exactly what was stored.
@@ -37,7 +37,7 @@ from ..status.services import BLOCK_KEYS, PlainStatus
 Date = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
 DateTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 DecimalText = Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$",
-                                         "description": "Decimal number as a string."})]
+                                             "description": "Decimal number as a string."})]
 Url = Annotated[str, WithJsonSchema({"type": "string", "format": "uri"})]
 Text = Annotated[str, WithJsonSchema({"type": "string", "description": "Markdown-lite text."})]
 Block = Literal[tuple(BLOCK_KEYS)]  # type: ignore[valid-type]
