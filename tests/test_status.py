@@ -293,6 +293,11 @@ def test_a_stale_etag_wins_over_a_current_date_and_an_old_date_is_stale(client, 
     assert old_date.status_code == 200
 
 
+def test_an_if_match_header_is_no_revalidation(client, demo):
+    # Werkzeug's environ helper would answer a mismatching If-Match with 304; the page is sent in full.
+    assert client.get(status_url(demo), headers={"If-Match": '"another"'}).status_code == 200
+
+
 def test_render_cache_keeps_the_most_recently_used_pages():
     from strategy.status.caching import RenderCache
 

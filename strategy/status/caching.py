@@ -7,7 +7,7 @@ from typing import Callable
 from cachetools import LRUCache
 from flask import Response, request, session
 from flask_login import current_user
-from werkzeug.http import is_resource_modified
+from werkzeug.sansio.http import is_resource_modified
 
 from .services import Validators
 
@@ -15,10 +15,15 @@ from .services import Validators
 def is_current(validators: Validators) -> bool:
     """Whether the client's cached copy matches (If-None-Match wins over If-Modified-Since, RFC 9110).
 
-    Werkzeug also reads If-Match, which no client of these read-only pages sends: one naming another ETag
-    counts as current (304), as in Werkzeug's own Response.make_conditional.
+    Werkzeug's environ wrapper would also read If-Match and answer a mismatch as "not modified" (304); a
+    precondition on a read-only page is no revalidation, so only the two revalidation headers are passed.
     """
-    return not is_resource_modified(request.environ, etag=validators.etag, last_modified=validators.last_modified)
+    return not is_resource_modified(
+        http_if_none_match=request.headers.get("If-None-Match"),
+        http_if_modified_since=request.headers.get("If-Modified-Since"),
+        etag=validators.etag,
+        last_modified=validators.last_modified,
+    )
 
 
 def not_modified(validators: Validators, *, private: bool) -> Response:
