@@ -32,6 +32,9 @@ class Config:
     PROXY_FIX_X_FOR = 0
     PASSWORD_MIN_LENGTH = 12
     PASSWORD_MAX_LENGTH = 128
+    # argon2 parameters (time_cost, memory_cost, parallelism) instead of argon2-cffi's recommended ones.
+    # Only the tests set cheaper ones; production leaves this unset.
+    PASSWORD_HASH_PARAMETERS: dict | None = None
     AUTH_SESSION_IDLE_TIMEOUT = timedelta(hours=2)
     AUTH_SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
     # "last seen" is written at most this often per session, not on every request.

@@ -5,13 +5,15 @@ import contextvars
 import itertools
 import os
 import shutil
+import tempfile
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import psycopg
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from jinja2 import BytecodeCache
 from werkzeug.serving import make_server
 
 from strategy import create_app
@@ -21,6 +23,9 @@ from tests.support.postgres import start_server
 
 BACKENDS = ("sqlite", "postgresql")
 _db_counter = itertools.count(1)
+# argon2's smallest parameters: a login costs microseconds instead of most of a second of both cores.
+# The production parameters are tested where they are the subject (test_auth: PASSWORD_HASH_PARAMETERS=None).
+CHEAP_PASSWORD_HASHING = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
 
 
 def _test_config(database_url: str, **overrides) -> dict:
@@ -29,6 +34,7 @@ def _test_config(database_url: str, **overrides) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SECRET_KEY": "test-secret-key-not-for-production",
         "WTF_CSRF_ENABLED": False,
+        "PASSWORD_HASH_PARAMETERS": CHEAP_PASSWORD_HASHING,
     }
     config.update(overrides)
     return config
@@ -67,10 +73,24 @@ def pg_template(pg_server, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("sqlite-template")
-    path = folder / "template.sqlite3"
-    _build_schema(f"sqlite:///{path}", folder)
+def sqlite_folder(tmp_path_factory):
+    """Where the SQLite test databases live: in memory (/dev/shm) where there is one.
+
+    The app runs SQLite with synchronous=FULL, so every commit waits for the disk (about 4 ms here);
+    a test commits dozens of times. On tmpfs the same pragmas cost nothing.
+    """
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        folder = tempfile.mkdtemp(prefix="strategy-sqlite-", dir="/dev/shm")
+        yield folder
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        yield str(tmp_path_factory.mktemp("sqlite"))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(sqlite_folder, tmp_path_factory):
+    path = os.path.join(sqlite_folder, "template.sqlite3")
+    _build_schema(f"sqlite:///{path}", tmp_path_factory.mktemp("sqlite-template-instance"))
     return path
 
 
@@ -78,15 +98,22 @@ def sqlite_template(tmp_path_factory):
 def fresh_database(backend: str, request, tmp_path):
     """A new, empty (schema only) database on the given backend; dropped afterwards."""
     if backend == "sqlite":
-        path = tmp_path / "test.sqlite3"
+        path = os.path.join(request.getfixturevalue("sqlite_folder"), f"test_{next(_db_counter)}.sqlite3")
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                with suppress(FileNotFoundError):
+                    os.remove(path + suffix)
         return
     server = request.getfixturevalue("pg_server")
     template = request.getfixturevalue("pg_template")
     name = f"test_{os.getpid()}_{next(_db_counter)}"
     with _pg_admin(server) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        # FILE_COPY copies the template's files (a checkpoint, cheap with fsync off); PostgreSQL 15's default,
+        # WAL_LOG, writes every block of the template to the WAL: about ten times slower for a small database.
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
     try:
         yield server.url(name)
     finally:
@@ -106,6 +133,65 @@ def database_url(backend, request, tmp_path):
 
 
 # --- the app -------------------------------------------------------------------------------------
+
+class _SharedBytecode(BytecodeCache):
+    """Compiled templates shared by every app this process creates.
+
+    Each test gets a new app and with it a new Jinja environment, which would parse and compile every
+    template it renders again. Jinja keys the cache by template and checks the source's checksum, so an
+    edited template is compiled anew.
+    """
+
+    def __init__(self):
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if (code := self._code.get(bucket.key)) is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket):
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_BYTECODE = _SharedBytecode()
+
+
+def _share_url_builders() -> None:
+    """Werkzeug compiles two URL builder functions (Python source through `ast` and `compile`) for every rule
+    of every new app: 0.15 s of each test's set-up, for the same hundred rules each time. A builder depends
+    only on the rule's parsed parts, defaults and converters, and takes the rule as its argument, so rules
+    that agree in all of these share one. Falls back to Werkzeug's own when its internals differ."""
+    from werkzeug.routing.rules import Rule
+
+    original = getattr(Rule, "_compile_builder", None)
+    if original is None or getattr(original, "shared", False):
+        return
+    builders: dict = {}
+
+    def compile_builder(self, append_unknown: bool = True):
+        try:
+            key = (append_unknown, self.rule, tuple(self._trace), repr(sorted((self.defaults or {}).items())),
+                   tuple((name, type(c), repr(sorted((k, v) for k, v in vars(c).items() if k != "map")))
+                         for name, c in self._converters.items()))
+        except (AttributeError, TypeError):
+            return original(self, append_unknown)
+        if key not in builders:
+            builders[key] = original(self, append_unknown)
+        return builders[key]
+
+    compile_builder.shared = True
+    Rule._compile_builder = compile_builder
+
+
+_share_url_builders()
+
+
+def make_test_app(database_url: str, **overrides):
+    """create_app() with the tests' configuration and the shared template cache."""
+    app = create_app(_test_config(database_url, **overrides))
+    app.jinja_env.bytecode_cache = _BYTECODE
+    return app
+
 
 @pytest.fixture
 def app_config() -> dict:
@@ -128,7 +214,7 @@ class IsolatedClient(FlaskClient):
 def app(database_url, tmp_path, monkeypatch, app_config):
     monkeypatch.setenv("STRATEGY_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    app = create_app(_test_config(database_url, **app_config))
+    app = make_test_app(database_url, **app_config)
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
@@ -229,7 +315,7 @@ def live_server(tmp_path, monkeypatch, request):
     backend = getattr(request, "param", "sqlite")
     with fresh_database(backend, request, tmp_path) as url:
         monkeypatch.setenv("STRATEGY_INSTANCE_PATH", str(tmp_path / "instance"))
-        app = create_app(_test_config(url, WTF_CSRF_ENABLED=True))
+        app = make_test_app(url, WTF_CSRF_ENABLED=True)
         with app.app_context():
             from strategy.demo import load_demo
 

@@ -18,7 +18,8 @@ from ..models import User, utcnow
 from .sessions import end_all_sessions
 from .throttling import reset_counter
 
-_hasher = PasswordHasher()  # argon2id with argon2-cffi's current recommended parameters
+# argon2id with argon2-cffi's current recommended parameters: what production uses.
+_RECOMMENDED = PasswordHasher()
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
@@ -72,27 +73,40 @@ def password_problems(password: str, *, email: str = "", name: str = "") -> list
     return []
 
 
+@functools.cache
+def _hasher_with(parameters: tuple[tuple[str, int], ...]) -> PasswordHasher:
+    return PasswordHasher(**dict(parameters)) if parameters else _RECOMMENDED
+
+
+def _hasher() -> PasswordHasher:
+    """`PASSWORD_HASH_PARAMETERS` (argon2's time_cost, memory_cost, parallelism) replaces the recommended
+    parameters; only the tests set it, so that thousands of logins do not each cost a second of CPU."""
+    parameters = current_app.config.get("PASSWORD_HASH_PARAMETERS") if has_app_context() else None
+    return _hasher_with(tuple(sorted((parameters or {}).items())))
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 @functools.cache
-def _dummy_hash() -> str:
-    return _hasher.hash("kein-konto-platzhalter")
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash("kein-konto-platzhalter")
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Check a password. Without a hash (no such account) a dummy hash is verified instead, so the
     unknown-account path runs the same argon2 verification and takes the same time."""
+    hasher = _hasher()
     try:
-        ok = _hasher.verify(password_hash or _dummy_hash(), password)
+        ok = hasher.verify(password_hash or _dummy_hash(hasher), password)
     except (VerificationError, InvalidHashError):
         return False
     return ok and password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    return _hasher().check_needs_rehash(password_hash)
 
 
 def validate_new_password(password: str, *, user: User | None = None) -> list[str]:
