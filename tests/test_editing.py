@@ -573,7 +573,9 @@ def test_html_and_script_are_stored_as_text_and_shown_escaped(client, auth, worl
                 field_url(world["strategy"], 1, "/bearbeiten")):
         html = client.get(url).get_data(as_text=True)
         assert "<script>alert" not in html and "<img src=x" not in html and "<i>kursiv</i>" not in html, url
-        assert "&lt;script&gt;" in html or "&lt;i&gt;kursiv" in html, url
+        assert "&lt;i&gt;kursiv" in html, url  # the title, on every page
+        if not url.endswith("/verlauf"):  # the history list names changes; it does not show the vision
+            assert "&lt;script&gt;" in html, url
 
 
 @pytest.mark.parametrize(("changes", "message", "input_id"), [
@@ -669,7 +671,7 @@ class TestWithCsrf:
         first = revisions(world["own"])[0]
         response = client.post(field_url(world["strategy"], 1, f"/verlauf/{first.id}/wiederherstellen"),
                                data={"version": "1"})
-        assert response.status_code in (302, 400)
+        assert response.status_code == 400
         assert _unchanged(world)
 
 

@@ -83,6 +83,18 @@ def start_server() -> PostgresServer:
         shutil.chown(parent, "postgres")
         shutil.chown(datadir, "postgres", "postgres")
         os.chmod(parent, 0o755)
-    server = PostgresServer(bindir, datadir, _free_port(), as_postgres)
-    server.start()
-    return server
+    # Parallel test workers each start a server: another may take the free port between probe and start.
+    for attempt in range(3):
+        server = PostgresServer(bindir, datadir, _free_port(), as_postgres)
+        try:
+            server.start()
+            return server
+        except (subprocess.CalledProcessError, RuntimeError):
+            if attempt == 2:
+                raise
+            # pg_ctl -w waited for the server, which exited when it could not bind; start on a clean folder
+            shutil.rmtree(datadir, ignore_errors=True)
+            os.mkdir(datadir, 0o700)
+            if as_postgres:
+                shutil.chown(datadir, "postgres", "postgres")
+    raise AssertionError("unreachable")
