@@ -240,13 +240,9 @@ def test_indicators_come_with_their_values_as_iso_dates_and_decimal_strings(clie
     ]
 
 
-def test_editions_are_listed_with_visible_blocks_only(client, world):
-    from strategy.comparison import current_approved_content
-    from strategy.models.editions import Edition
-
+def test_editions_are_listed_with_visible_blocks_only(client, world, make):
     public = world["strategies"][Visibility.PUBLIC]
-    db.session.add(Edition(strategy=public, title="Fassung 2026", decided_on=date(2026, 3, 1),
-                           content=current_approved_content(public)))
+    make.edition(public, "Fassung 2026", date(2026, 3, 1))
     public.block_visibility = {"financing": "partners"}
     db.session.commit()
     body = client.get(f"{API}/strategies/{public.id}/editions").get_json()

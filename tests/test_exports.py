@@ -18,7 +18,6 @@ import pytest
 from pypdf import PdfReader
 
 from strategy import PROJECT_ROOT
-from strategy.comparison import current_approved_content
 from strategy.exports import pdf, services
 from strategy.extensions import db
 from strategy.models import (
@@ -33,6 +32,7 @@ from strategy.models import (
     Visibility,
     WorkingGroup,
 )
+from tests.support.factories import Factory
 
 DEMO = "/strategien/dortmund-neuzuwanderung"
 
@@ -65,11 +65,7 @@ def words_of(markdown: str) -> list[str]:
 
 
 def edition_of(strategy, title="Fassung März 2026", decided_on=date(2026, 3, 3)) -> Edition:
-    edition = Edition(strategy=strategy, title=title, decided_on=decided_on,
-                      content=current_approved_content(strategy), created_by_name="Test")
-    db.session.add(edition)
-    db.session.commit()
-    return edition
+    return Factory().edition(strategy, title, decided_on)
 
 
 def urls(strategy, edition=None, number=1) -> dict[str, str]:

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import itertools
+from contextlib import nullcontext
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from datetime import date
 
 from strategy.auth.passwords import hash_password
 from strategy.extensions import db
 from strategy.models import (
+    Edition,
     Field,
     FieldAssignment,
     Membership,
@@ -37,6 +40,7 @@ class Factory:
     """Creates objects and commits them, so tests read as: given these, when ..., then ..."""
 
     created: list = dc_field(default_factory=list)
+    _reviewers: dict = dc_field(default_factory=dict)
 
     def organisation(self, name: str | None = None, **kwargs) -> Organisation:
         org = Organisation(name=name or f"Organisation {next(_counter)}", **kwargs)
@@ -70,18 +74,48 @@ class Factory:
             user.assignments.append(FieldAssignment(field=f))
         return self._save(user)
 
-    def approve(self, *fields: Field) -> None:
-        """Approve fields as they stand now, so partners and the public see this content."""
+    def approve(self, *fields: Field, by: User | None = None) -> None:
+        """Approve fields as they stand now, through the review workflow: each is submitted and approved by
+        `by` (a steering member of the field's strategy by default), with the audit events and review
+        revisions that writes, so partners and the public see this content. A field already approved with
+        this very content stays as it is; one whose row a test changed directly gets that edit's revision."""
+        from flask import current_app, has_request_context
+
         from strategy.fields.services import load_field_row
-        from strategy.models import ReviewState, utcnow
+        from strategy.models import ReviewState, RevisionKind
+        from strategy.review.services import approve, content_fingerprint, submit
+        from strategy.revisions import record_change
         from strategy.snapshots import field_snapshot
 
         db.session.flush()
-        for field in fields:
-            field.approved_content = field_snapshot(load_field_row(field.id))
-            field.review_state = ReviewState.APPROVED
-            field.approved_at = utcnow()
+        with nullcontext() if has_request_context() else current_app.test_request_context():
+            for field in fields:
+                snapshot = field_snapshot(load_field_row(field.id))
+                if field.review_state == ReviewState.APPROVED:
+                    if field.approved_content == snapshot:
+                        continue
+                    # The test changed the row directly: record that as the edit it was, which (as any change
+                    # to approved content) starts a new draft.
+                    record_change(field, None, RevisionKind.EDIT, field.approved_content)
+                reviewer = by or self._reviewer(field.strategy)
+                if field.review_state != ReviewState.SUBMITTED:
+                    submit(field, reviewer)
+                approve(field, reviewer, content_fingerprint(snapshot))
         db.session.commit()
+
+    def edition(self, strategy: Strategy, title: str = "Fassung März 2026", decided_on: date = date(2026, 3, 3),
+                by: User | None = None) -> Edition:
+        """An edition of today's approved state, made as steering makes one (review.services.create_edition)."""
+        from strategy.review.services import create_edition
+
+        edition = create_edition(strategy, by or self._reviewer(strategy), title, decided_on)
+        return self._save(edition)
+
+    def _reviewer(self, strategy: Strategy) -> User:
+        """The steering member who approves for tests that do not name one; one per strategy."""
+        if strategy.id not in self._reviewers:
+            self._reviewers[strategy.id] = self.user(role=Role.STEERING, strategy=strategy, name="Lenkung (Test)")
+        return self._reviewers[strategy.id]
 
     def _save(self, obj):
         db.session.add(obj)
