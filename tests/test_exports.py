@@ -375,6 +375,7 @@ def test_every_export_url_is_served_exactly_to_those_who_may_read_the_strategy(c
         expected = 200 if who in MAY_EXPORT[visibility] else 404
         assert client.get(url).status_code == expected, (kind, url)
     # an edition of another strategy is never reachable under this strategy's address
+    make.approve(make.field(other, 1))
     other_edition = edition_of(other)
     assert client.get(f"/strategien/{strategy.slug}/fassungen/{other_edition.id}/handlungsrahmen.pdf").status_code == 404
 
