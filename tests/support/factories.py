@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import itertools
-from contextlib import nullcontext
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date
@@ -74,33 +73,17 @@ class Factory:
             user.assignments.append(FieldAssignment(field=f))
         return self._save(user)
 
-    def approve(self, *fields: Field, by: User | None = None) -> None:
-        """Approve fields as they stand now, through the review workflow: each is submitted and approved by
-        `by` (a steering member of the field's strategy by default), with the audit events and review
-        revisions that writes, so partners and the public see this content. A field already approved with
-        this very content stays as it is; one whose row a test changed directly gets that edit's revision."""
-        from flask import current_app, has_request_context
-
+    def approve(self, *fields: Field) -> None:
+        """Approve fields as they stand now, so partners and the public see this content."""
         from strategy.fields.services import load_field_row
-        from strategy.models import ReviewState, RevisionKind
-        from strategy.review.services import approve, content_fingerprint, submit
-        from strategy.revisions import record_change
+        from strategy.models import ReviewState, utcnow
         from strategy.snapshots import field_snapshot
 
         db.session.flush()
-        with nullcontext() if has_request_context() else current_app.test_request_context():
-            for field in fields:
-                snapshot = field_snapshot(load_field_row(field.id))
-                if field.review_state == ReviewState.APPROVED:
-                    if field.approved_content == snapshot:
-                        continue
-                    # The test changed the row directly: record that as the edit it was, which (as any change
-                    # to approved content) starts a new draft.
-                    record_change(field, None, RevisionKind.EDIT, field.approved_content)
-                reviewer = by or self._reviewer(field.strategy)
-                if field.review_state != ReviewState.SUBMITTED:
-                    submit(field, reviewer)
-                approve(field, reviewer, content_fingerprint(snapshot))
+        for field in fields:
+            field.approved_content = field_snapshot(load_field_row(field.id))
+            field.review_state = ReviewState.APPROVED
+            field.approved_at = utcnow()
         db.session.commit()
 
     def edition(self, strategy: Strategy, title: str = "Fassung März 2026", decided_on: date = date(2026, 3, 3),
