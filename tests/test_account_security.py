@@ -3,7 +3,6 @@ login lock never stops the right password from a known device (on SQLite and Pos
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
 
 import pyotp
 import pytest
@@ -13,24 +12,12 @@ from strategy.api.auth import create_token
 from strategy.auth.devices import KNOWN_DEVICE_COOKIE
 from strategy.extensions import db
 from strategy.models import AuditEvent, UserSession
+from tests.support.clock import Clock
 from tests.support.factories import PASSWORD
 
 WRONG = "ganz-falsches-passwort"
 NEW_PASSWORD = "neue-lange-wanderung-am-phoenixsee"
 API = "/api/v1/strategies"
-
-
-class Clock:
-    """The app's clock (CLOCK): the test moves it past the login delays instead of sleeping."""
-
-    def __init__(self):
-        self.now = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timedelta, timezone
 
 import argon2
 import pyotp
@@ -17,23 +16,12 @@ from strategy.auth.sessions import SESSION_TOKEN_KEY, end_all_sessions
 from strategy.extensions import db
 from strategy.models import AuditEvent, LoginThrottle, Role, SetPasswordToken, User, UserSession
 from tests.conftest import IsolatedClient, _test_config
+from tests.support.clock import Clock
 from tests.support.factories import PASSWORD
 
 WRONG = "ganz-falsches-passwort"
 NEW_PASSWORD = "neue-lange-wanderung-am-phoenixsee"
 
-
-class Clock:
-    """An injectable clock (CLOCK): tests move time forward instead of sleeping."""
-
-    def __init__(self):
-        self.now = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture(autouse=True)

@@ -85,7 +85,7 @@ def test_the_account_page_changes_the_password_and_lists_this_device(live_server
 def test_a_steering_member_sets_up_two_factor_login_and_then_logs_in_with_a_code(live_server, page):
     import pyotp
 
-    from tests.test_auth import Clock
+    from tests.support.clock import Clock
 
     clock = Clock()
     live_server.app.config["CLOCK"] = clock  # codes depend on time; the test moves it, never sleeps
