@@ -105,6 +105,11 @@ def revisions(field: Field) -> list[Revision]:
     return list(db.session.scalars(db.select(Revision).filter_by(field_id=field.id).order_by(Revision.id)))
 
 
+def edits(field: Field) -> list[Revision]:
+    """The revisions that changed the row's content, without the review steps between them."""
+    return [revision for revision in revisions(field) if revision.kind != RevisionKind.REVIEW]
+
+
 def reload(field: Field) -> Field:
     db.session.expire_all()
     return db.session.get(Field, field.id)
@@ -124,7 +129,7 @@ def world(make):
         field.vision = f"Vision {field.number}, dritte Fassung."
         record_change(field, None, RevisionKind.EDIT, before)
         db.session.commit()
-    make.approve(own, other)
+    make.approve(own, other)  # each field's history: created, edited, submitted, approved
     users = {
         "partner": make.user(role=Role.PARTNER, strategy=strategy),
         "steering": make.user(role=Role.STEERING, strategy=strategy),
@@ -490,14 +495,15 @@ def test_the_compare_and_swap_refuses_a_stale_version(world):
 def test_history_lists_who_when_what_and_which_columns(client, auth, world):
     auth.login(world["users"]["steering"])
     html = client.get(field_url(world["strategy"], 1, "/verlauf")).get_data(as_text=True)
-    assert html.count("Änderungen ansehen") == 2
+    assert html.count("Änderungen ansehen") == 4  # created, edited, and the approval's two review steps
     assert "bearbeitet" in html and "angelegt" in html
+    assert "Zur Prüfung eingereicht" in html and "Freigegeben" in html
     assert "Vision: Wo wollen wir in 10 Jahren stehen?" in html
 
 
 def test_revision_page_shows_a_word_diff_with_text_markers(client, auth, world):
     auth.login(world["users"]["steering"])
-    latest = revisions(world["own"])[-1]
+    latest = edits(world["own"])[-1]
     html = client.get(field_url(world["strategy"], 1, f"/verlauf/{latest.id}")).get_data(as_text=True)
     assert '<del><span class="visually-hidden">[entfernt: </span>erste' in html
     assert '<ins><span class="visually-hidden">[eingefügt: </span>dritte' in html
@@ -560,7 +566,9 @@ def _post_edit(client, world, **changes):
 
 def _unchanged(world) -> bool:
     field = reload(world["own"])
-    return field.version == 1 and field.vision == "Vision 1, dritte Fassung." and len(revisions(field)) == 2
+    return field.version == 1 and field.vision == "Vision 1, dritte Fassung." and \
+        [r.kind for r in revisions(field)] == [RevisionKind.CREATE, RevisionKind.EDIT, RevisionKind.REVIEW,
+                                               RevisionKind.REVIEW]
 
 
 def test_html_and_script_are_stored_as_text_and_shown_escaped(client, auth, world):

@@ -18,7 +18,6 @@ from strategy.models import (
     IndicatorValue,
     NextStep,
     Person,
-    ReviewState,
     RevisionKind,
     Role,
     StepStatus,
@@ -27,6 +26,7 @@ from strategy.models import (
 from strategy.review.services import create_edition
 from strategy.revisions import record_change
 from strategy.snapshots import field_snapshot
+from tests.support.factories import Factory
 
 BASE = "/strategien/dortmund-neuzuwanderung"
 
@@ -40,14 +40,12 @@ def field(strategy, number: int) -> Field:
 
 
 def change_and_approve(row: Field, change) -> None:
-    """Change a row through record_change and approve the result, as the review would."""
+    """Change a row through record_change and approve the result through the review (Factory.approve)."""
     before = field_snapshot(load_field_row(row.id))
     change(row)
     record_change(row, steering(), RevisionKind.EDIT, before)
-    db.session.flush()
-    row.approved_content = field_snapshot(load_field_row(row.id))
-    row.review_state = ReviewState.APPROVED
     db.session.commit()
+    Factory().approve(row, by=steering())
 
 
 def frozen_part(html: str) -> str:

@@ -188,12 +188,15 @@ def test_allowed_transitions_in_order_each_leave_a_review_revision(client, auth,
     assert field.approved_content["gaps"] == "Ergänzt"
     summaries = [r.summary for r in db.session.scalars(
         db.select(Revision).filter_by(field_id=field.id, kind=RevisionKind.REVIEW).order_by(Revision.id))]
-    assert summaries == ["Zur Prüfung eingereicht", "Zurückgegeben: Bitte ergänzen.", "Zur Prüfung eingereicht",
+    # The setting's first approval (submitted, approved), then this round's four steps.
+    assert summaries == ["Zur Prüfung eingereicht", "Freigegeben",
+                         "Zur Prüfung eingereicht", "Zurückgegeben: Bitte ergänzen.", "Zur Prüfung eingereicht",
                          "Freigegeben"]
     review = list(db.session.scalars(
         db.select(Revision).filter_by(field_id=field.id, kind=RevisionKind.REVIEW).order_by(Revision.id)))
     # Stored as meaning (strategy.summaries), the approval with the snapshot it made public.
     assert [(r.summary_key, r.summary_args) for r in review] == [
+        ("submitted", {}), ("approved", {}),
         ("submitted", {}), ("returned", {"comment": "Bitte ergänzen."}), ("submitted", {}), ("approved", {})]
     assert review[-1].content == field.approved_content and review[-1].changed_columns == []
 

@@ -12,7 +12,6 @@ from strategy.models import (
     FinancingItem,
     FundingSource,
     NextStep,
-    Revision,
     RevisionKind,
     Role,
     StepStatus,
@@ -340,16 +339,13 @@ def test_recent_changes_name_what_changed_since_the_state_approved_before(app, c
     changed, untouched, new = strategy.fields
     changed.vision = "Alte Vision"
     db.session.commit()
-    make.approve(changed, untouched)
-    # What the review workflow left behind for an approval ten weeks ago: its audit event and revision.
+    # Both approved ten weeks ago, through the review workflow (its audit events and revisions carry that time).
     long_ago = datetime.now(timezone.utc) - timedelta(weeks=10)
-    for field in (changed, untouched):
-        db.session.add(AuditEvent(action="field_approved", object_type="field", object_id=str(field.id),
-                                  occurred_at=long_ago))
-        db.session.add(Revision(field=field, kind=RevisionKind.REVIEW, created_at=long_ago,
-                                content=field.approved_content, summary="Freigegeben"))
-    untouched.approved_at = long_ago
-    db.session.commit()
+    app.config["CLOCK"] = lambda: long_ago
+    try:
+        make.approve(changed, untouched, by=steering)
+    finally:
+        app.config["CLOCK"] = None
     # Now, through the review workflow: field 1 gets a new vision, field 3 its first approval.
     with app.test_request_context():  # the review services write translated summaries and audit events
         before = field_snapshot(load_field_row(changed.id))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from contextlib import nullcontext
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date
@@ -73,17 +74,36 @@ class Factory:
             user.assignments.append(FieldAssignment(field=f))
         return self._save(user)
 
-    def approve(self, *fields: Field) -> None:
-        """Approve fields as they stand now, so partners and the public see this content."""
+    def approve(self, *fields: Field, by: User | None = None) -> None:
+        """Approve fields as they stand now, through the review workflow (review.services.submit and
+        approve, with the audit events and review revisions they write), so partners and the public see this
+        content. `by` is a steering member who does not coordinate the field (four-eyes rule); by default one
+        made for the strategy. A field already approved with this very content stays as it is; one whose row
+        a test changed directly gets that edit's revision first, as any change to approved content does."""
+        from flask import current_app, has_request_context
+
         from strategy.fields.services import load_field_row
-        from strategy.models import ReviewState, utcnow
+        from strategy.models import ReviewState, RevisionKind
+        from strategy.permissions import can_review_field
+        from strategy.review.services import approve, content_fingerprint, submit
+        from strategy.revisions import record_change
         from strategy.snapshots import field_snapshot
 
         db.session.flush()
-        for field in fields:
-            field.approved_content = field_snapshot(load_field_row(field.id))
-            field.review_state = ReviewState.APPROVED
-            field.approved_at = utcnow()
+        # The review services write translated summaries and audit events, which need a request context.
+        with nullcontext() if has_request_context() else current_app.test_request_context():
+            for field in fields:
+                snapshot = field_snapshot(load_field_row(field.id))
+                if field.review_state == ReviewState.APPROVED:
+                    if field.approved_content == snapshot:
+                        continue
+                    record_change(field, None, RevisionKind.EDIT, field.approved_content)
+                reviewer = by or self._reviewer(field.strategy)
+                if not can_review_field(reviewer, field):
+                    raise ValueError(f"{reviewer!r} may not approve {field!r} (steering, not its coordinator)")
+                if field.review_state != ReviewState.SUBMITTED:
+                    submit(field, reviewer)
+                approve(field, reviewer, content_fingerprint(snapshot))
         db.session.commit()
 
     def edition(self, strategy: Strategy, title: str = "Fassung März 2026", decided_on: date = date(2026, 3, 3),
