@@ -86,12 +86,15 @@ def forbidden_contacts() -> dict | None:
 
 def _coordinators(field) -> list[str]:
     """The field's active coordinators as "name (organisation)", as the dossier names them."""
+    from sqlalchemy.orm import selectinload
+
     from .extensions import db
-    from .models import FieldAssignment, User
+    from .models import FieldAssignment, Person, User
 
     users = db.session.scalars(
         db.select(User).join(FieldAssignment, FieldAssignment.user_id == User.id)
         .filter(FieldAssignment.field_id == field.id, User.active.is_(True)).order_by(User.name)
+        .options(selectinload(User.person).selectinload(Person.organisation))
     ).all()
     names = []
     for user in users:

@@ -5,7 +5,6 @@ looked at, so a page visited in a browser cannot make API calls on its reader's 
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ import sqlalchemy as sa
 from flask import request
 from werkzeug.exceptions import Unauthorized
 
+from ..auth.tokens import hash_token
 from ..extensions import db
 from ..models import ApiToken, User, utcnow
 
@@ -21,14 +21,10 @@ TOKEN_PREFIX = "gst_"
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     """A new token for `user`; returns the row and the token in clear, which is never stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user=user, name=name.strip()[:100], prefix=token[:10], token_hash=_hash(token))
+    row = ApiToken(user=user, name=name.strip()[:100], prefix=token[:10], token_hash=hash_token(token))
     db.session.add(row)
     return row, token
 
@@ -58,7 +54,7 @@ def api_user() -> User | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized()
-    row = db.session.scalar(db.select(ApiToken).filter_by(token_hash=_hash(token.strip())))
+    row = db.session.scalar(db.select(ApiToken).filter_by(token_hash=hash_token(token.strip())))
     if row is None or row.revoked_at is not None or not row.user.active:
         raise Unauthorized()
     now = utcnow()
