@@ -223,6 +223,14 @@ def app(database_url, tmp_path, monkeypatch, app_config):
 
 
 @pytest.fixture
+def clock():
+    """A clock the test moves forward; modules pass it to the app as CLOCK through their app_config."""
+    from tests.support.clock import Clock
+
+    return Clock()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

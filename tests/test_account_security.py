@@ -12,17 +12,11 @@ from strategy.api.auth import create_token
 from strategy.auth.devices import KNOWN_DEVICE_COOKIE
 from strategy.extensions import db
 from strategy.models import AuditEvent, UserSession
-from tests.support.clock import Clock
 from tests.support.factories import PASSWORD
 
 WRONG = "ganz-falsches-passwort"
 NEW_PASSWORD = "neue-lange-wanderung-am-phoenixsee"
 API = "/api/v1/strategies"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from strategy.auth.sessions import SESSION_TOKEN_KEY, end_all_sessions
 from strategy.extensions import db
 from strategy.models import AuditEvent, LoginThrottle, Role, SetPasswordToken, User, UserSession
 from tests.conftest import IsolatedClient, _test_config
-from tests.support.clock import Clock
 from tests.support.factories import PASSWORD
 
 WRONG = "ganz-falsches-passwort"
@@ -31,11 +30,6 @@ def _collect_garbage_here():
     import gc
 
     gc.collect()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

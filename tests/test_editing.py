@@ -88,6 +88,15 @@ def open_form(client, strategy, number: int) -> dict[str, str]:
     return form_values(response.get_data(as_text=True))
 
 
+def two_editors(app, auth, world):
+    """The field's coordinator and an admin, each signed in on their own client with field 1's form open."""
+    first, second = app.test_client(), app.test_client()
+    type(auth)(first).login(world["users"]["coordinator"])
+    type(auth)(second).login(world["users"]["admin"])
+    strategy = world["strategy"]
+    return first, second, open_form(first, strategy, 1), open_form(second, strategy, 1)
+
+
 def payload_for(field: Field, **changes) -> dict[str, str]:
     """A complete, valid edit form for `field` as it is now (for actors who cannot open the form)."""
     state = editable_state(load_field_row(field.id))
@@ -397,11 +406,7 @@ def test_edit_page_costs_a_bounded_number_of_queries(client, auth, world, count_
 
 def test_second_save_of_the_same_column_shows_the_conflict_and_keeps_what_was_typed(app, auth, world):
     strategy, field = world["strategy"], world["own"]
-    first, second = app.test_client(), app.test_client()
-    auth_first, auth_second = type(auth)(first), type(auth)(second)
-    auth_first.login(world["users"]["coordinator"])
-    auth_second.login(world["users"]["admin"])
-    form_a, form_b = open_form(first, strategy, 1), open_form(second, strategy, 1)
+    first, second, form_a, form_b = two_editors(app, auth, world)
 
     form_a["vision"] = "Fassung von A."
     assert first.post(field_url(strategy, 1, "/bearbeiten"), data=form_a).status_code == 302
@@ -430,10 +435,7 @@ def test_second_save_of_the_same_column_shows_the_conflict_and_keeps_what_was_ty
 
 def test_the_stored_text_of_a_conflict_keeps_its_lines_and_lists_as_the_field_page_shows_them(app, auth, world):
     strategy = world["strategy"]
-    first, second = app.test_client(), app.test_client()
-    type(auth)(first).login(world["users"]["coordinator"])
-    type(auth)(second).login(world["users"]["admin"])
-    form_a, form_b = open_form(first, strategy, 1), open_form(second, strategy, 1)
+    first, second, form_a, form_b = two_editors(app, auth, world)
     form_a["vision"] = "Zwei Ziele:\n\n- Sprachkurse ausbauen\n- Beratung bündeln"
     assert first.post(field_url(strategy, 1, "/bearbeiten"), data=form_a).status_code == 302
     form_b["vision"] = "Eine andere Fassung."
@@ -450,10 +452,7 @@ def test_the_stored_text_of_a_conflict_keeps_its_lines_and_lists_as_the_field_pa
 
 def test_columns_changed_by_only_one_side_are_merged_without_a_conflict(app, auth, world):
     strategy, field = world["strategy"], world["own"]
-    first, second = app.test_client(), app.test_client()
-    type(auth)(first).login(world["users"]["coordinator"])
-    type(auth)(second).login(world["users"]["admin"])
-    form_a, form_b = open_form(first, strategy, 1), open_form(second, strategy, 1)
+    first, second, form_a, form_b = two_editors(app, auth, world)
 
     form_a["vision"] = "Vision von A."
     form_a["responsible-0-organisation"] = "Stadt Dortmund"
@@ -472,10 +471,7 @@ def test_columns_changed_by_only_one_side_are_merged_without_a_conflict(app, aut
 
 def test_both_changing_the_responsible_differently_is_a_conflict_shown_as_lists(app, auth, world):
     strategy, field = world["strategy"], world["own"]
-    first, second = app.test_client(), app.test_client()
-    type(auth)(first).login(world["users"]["coordinator"])
-    type(auth)(second).login(world["users"]["admin"])
-    form_a, form_b = open_form(first, strategy, 1), open_form(second, strategy, 1)
+    first, second, form_a, form_b = two_editors(app, auth, world)
     form_a["responsible-0-organisation"] = "Jobcenter Dortmund"
     assert first.post(field_url(strategy, 1, "/bearbeiten"), data=form_a).status_code == 302
     form_b["responsible-0-organisation"] = "Agentur für Arbeit Dortmund"

@@ -36,10 +36,14 @@ def test_the_language_switch_sends_an_unsafe_next_to_the_start_page(client, targ
         assert response.headers["Location"] == "/"
 
 
+def _log_in_with_next(client, make, target: str):
+    user = make.user()
+    return client.post(f"/anmelden?next={_next(target)}", data={"email": user.email, "password": PASSWORD})
+
+
 @pytest.mark.parametrize("target", UNSAFE)
 def test_logging_in_with_an_unsafe_next_lands_on_the_start_page(client, make, target):
-    user = make.user()
-    response = client.post(f"/anmelden?next={_next(target)}", data={"email": user.email, "password": PASSWORD})
+    response = _log_in_with_next(client, make, target)
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     # Already signed in: the login page sends on at once, through the same check.
@@ -50,7 +54,6 @@ def test_logging_in_with_an_unsafe_next_lands_on_the_start_page(client, make, ta
 
 @pytest.mark.parametrize("target", SAFE)
 def test_a_same_site_next_is_followed(client, make, target):
-    user = make.user()
-    response = client.post(f"/anmelden?next={_next(target)}", data={"email": user.email, "password": PASSWORD})
+    response = _log_in_with_next(client, make, target)
     assert response.headers["Location"] == target
     assert client.get(f"/sprache/en?next={_next(target)}").headers["Location"] == target
