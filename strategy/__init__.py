@@ -129,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
     from .fields import bp as fields_bp
     from .records import bp as records_bp
     from .review import bp as review_bp
+    from .spreadsheets import bp as spreadsheets_bp
     from .status import bp as status_bp
 
     app.register_blueprint(core_bp)
@@ -136,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(fields_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(spreadsheets_bp)
     app.register_blueprint(status_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_tokens_bp)
