@@ -5,6 +5,7 @@ from .base import utcnow
 from .editions import Edition, EditionIsImmutable
 from .exports import ExportCache
 from .history import AuditEvent, Revision, RevisionKind
+from .imports import ImportUpload
 from .organisation import Organisation, OrganisationKind, Person, name_key
 from .publishing import ApiToken
 from .records import (
@@ -42,6 +43,6 @@ __all__ = [
     "FundingStatus", "Indicator", "IndicatorUnit", "IndicatorValue", "Membership", "Milestone", "NextStep",
     "OPEN_STEP_STATUSES", "Organisation", "OrganisationKind", "Person", "Responsibility", "ResponsibilityRole", "ReviewState",
     "Revision", "RevisionKind", "Role", "StepStatus", "Strategy", "User", "Visibility", "WorkingGroup",
-    "WorkingGroupMember", "Edition", "EditionIsImmutable", "ExportCache", "ReviewComment", "financing_item_next_step", "name_key", "next_step_field", "step_is_overdue",
+    "WorkingGroupMember", "Edition", "ImportUpload", "EditionIsImmutable", "ExportCache", "ReviewComment", "financing_item_next_step", "name_key", "next_step_field", "step_is_overdue",
     "utcnow",
 ]

@@ -23,6 +23,7 @@ class RevisionKind(enum.StrEnum):
     FINANCING = "financing"
     INDICATOR = "indicator"
     REVIEW = "review"
+    IMPORT = "import"
 
     @property
     def label(self):
@@ -37,6 +38,7 @@ REVISION_KIND_LABELS = {
     RevisionKind.FINANCING: _l("Finanzierung geändert"),
     RevisionKind.INDICATOR: _l("Kennzahlen geändert"),
     RevisionKind.REVIEW: _l("Prüfung"),
+    RevisionKind.IMPORT: _l("importiert"),
 }
 
 
