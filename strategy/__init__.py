@@ -49,7 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     init_auth(app)  # cookie names, trusted proxy hops
 
-    from . import cli, errors, templating
+    from . import cli, errors, mail, templating  # noqa: F401 (mail: delivery after each commit)
 
     errors.register(app)
     templating.register(app)

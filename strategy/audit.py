@@ -41,6 +41,7 @@ class AuditAction(enum.StrEnum):
     PASSWORD_CHANGE_FAILED = "password_change_failed"
     PASSWORD_SET_BY_LINK = "password_set_by_link"
     SET_PASSWORD_LINK_CREATED = "set_password_link_created"
+    PASSWORD_RESET_REQUESTED = "password_reset_requested"
     TWO_FACTOR_ENABLED = "two_factor_enabled"
     TWO_FACTOR_DISABLED = "two_factor_disabled"
     SETTING_CHANGED = "setting_changed"
@@ -91,6 +92,7 @@ ACTION_LABELS = {
     AuditAction.PASSWORD_CHANGE_FAILED: _l("Passwortänderung fehlgeschlagen"),
     AuditAction.PASSWORD_SET_BY_LINK: _l("Passwort über Link gesetzt"),
     AuditAction.SET_PASSWORD_LINK_CREATED: _l("Link zum Passwort-Setzen erstellt"),
+    AuditAction.PASSWORD_RESET_REQUESTED: _l("Neues Passwort per E-Mail angefordert"),
     AuditAction.TWO_FACTOR_ENABLED: _l("Zwei-Faktor-Anmeldung eingeschaltet"),
     AuditAction.TWO_FACTOR_DISABLED: _l("Zwei-Faktor-Anmeldung ausgeschaltet"),
     AuditAction.SETTING_CHANGED: _l("Einstellung geändert"),
@@ -259,6 +261,7 @@ DETAIL_LABELS = {
     "fields": _l("Handlungsfelder"), "changed": _l("geänderte Angaben"), "user": _l("Konto"),
     "before": _l("vorher"), "after": _l("nachher"), "until": _l("bis"), "account": _l("Konto"),
     "api_tokens_revoked": _l("API-Schlüssel widerrufen"),
+    "throttled": _l("gebremst (zu viele Anfragen)"),
 }
 
 

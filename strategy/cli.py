@@ -65,6 +65,13 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(link)
 
+    @app.cli.command("send-mail")
+    def send_mail_command() -> None:
+        """Deliver e-mail that is still queued or failed before (e.g. while the SMTP server was down)."""
+        from .mail import deliver_pending
+
+        click.echo(f"{deliver_pending()} E-Mail(s) zugestellt.")
+
     @app.cli.command("setup-demo")
     @click.option("--address", default="http://127.0.0.1:5000/", help="Where the app will be served.")
     def setup_demo(address: str) -> None:

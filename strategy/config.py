@@ -56,6 +56,11 @@ class Config:
     AUTH_KNOWN_DEVICE_MAX_AGE = timedelta(days=180)
     # Failures older than this are forgotten (the counter starts again).
     AUTH_FAILURE_WINDOW = timedelta(hours=1)
+    # "Passwort vergessen?": at most this many reset mails per address asked for, and requests per client
+    # address, within the window (the same for addresses with and without an account).
+    AUTH_RESET_PER_EMAIL = 3
+    AUTH_RESET_PER_ADDRESS = 20
+    AUTH_RESET_WINDOW = timedelta(hours=1)
     # Time between password and TOTP code at login.
     AUTH_TWO_FACTOR_PENDING = timedelta(minutes=5)
     # A callable returning an aware UTC datetime for the whole app (models.base.utcnow); tests inject a clock here
@@ -69,6 +74,23 @@ class Config:
     # A header set by a trusted reverse proxy whose request id the logs should reuse (e.g. "X-Request-ID").
     REQUEST_ID_HEADER: str | None = None
     LOG_LEVEL = "INFO"
+
+    # --- e-mail (strategy/mail.py) ---
+    # The address users open the app at; every link in a mail is built from it (e.g. https://strategie.example/).
+    BASE_URL: str | None = None
+    # Without MAIL_SERVER nothing is sent: mails go to the log and to /verwaltung/e-mails (the demo).
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 587
+    MAIL_SECURITY = "starttls"  # "starttls" (port 587), "tls" (implicit TLS, port 465) or "none"
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_SENDER = "Gesamtstrategie <noreply@localhost>"
+    MAIL_TIMEOUT = 30
+    # A CA bundle for the SMTP server's certificate, when it is not signed by a CA the system trusts.
+    MAIL_CA_FILE: str | None = None
+    # "background": after the commit, on a thread (a request never waits for SMTP); "inline": before the
+    # request returns.
+    MAIL_DELIVERY = "background"
 
 
 def from_environment() -> dict:
@@ -84,4 +106,10 @@ def from_environment() -> dict:
         settings["SESSION_COOKIE_SECURE"] = secure.lower() in ("1", "true", "yes", "on")
     if hops := os.environ.get("PROXY_FIX_X_FOR"):
         settings["PROXY_FIX_X_FOR"] = int(hops)
+    for name in ("BASE_URL", "MAIL_SERVER", "MAIL_SECURITY", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_SENDER",
+                 "MAIL_CA_FILE", "MAIL_DELIVERY"):
+        if value := os.environ.get(name):
+            settings[name] = value
+    if port := os.environ.get("MAIL_PORT"):
+        settings["MAIL_PORT"] = int(port)
     return settings

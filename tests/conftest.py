@@ -35,6 +35,8 @@ def _test_config(database_url: str, **overrides) -> dict:
         "SECRET_KEY": "test-secret-key-not-for-production",
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_PARAMETERS": CHEAP_PASSWORD_HASHING,
+        # Mail is delivered before the request returns, so a test reads it right after (strategy/mail.py).
+        "MAIL_DELIVERY": "inline",
     }
     config.update(overrides)
     return config
@@ -228,6 +230,15 @@ def clock():
     from tests.support.clock import Clock
 
     return Clock()
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on a free loopback port; `smtp.config` are the app settings that send to it."""
+    from tests.support.smtp import SmtpServer
+
+    with SmtpServer() as server:
+        yield server
 
 
 @pytest.fixture

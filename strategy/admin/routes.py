@@ -488,3 +488,26 @@ def audit_log():
     return render_template("admin/audit.html", form=form, events=events, names=audit.Names(events.items),
                            query={k: v for k, v in (("action", filters["action"]), ("user", filters["actor_id"]))
                                   if v})
+
+
+# --- outgoing e-mail -------------------------------------------------------------------------------
+
+@bp.route("/e-mails")
+def mail_list():
+    """Every message the app queued, newest first; without MAIL_SERVER this is where they are read (the demo)."""
+    from ..models import OutgoingMail
+
+    page = request.args.get("page", 1, type=int)
+    mails = db.paginate(db.select(OutgoingMail).order_by(OutgoingMail.created_at.desc(), OutgoingMail.id.desc()),
+                        page=max(page, 1), per_page=50, error_out=False)
+    return render_template("admin/mails.html", mails=mails, smtp=bool(current_app.config.get("MAIL_SERVER")))
+
+
+@bp.route("/e-mails/<id:mail_id>")
+def mail_detail(mail_id: int):
+    from ..models import OutgoingMail
+
+    mail = db.session.get(OutgoingMail, mail_id)
+    if mail is None:
+        abort(404)
+    return render_template("admin/mail.html", mail=mail)

@@ -17,6 +17,13 @@ class LoginForm(BaseForm):
                              render_kw={"autocomplete": "current-password"})
 
 
+class ForgotPasswordForm(BaseForm):
+    email = EmailField(_l("E-Mail-Adresse Ihres Kontos"),
+                       validators=[DataRequired(_l("Bitte geben Sie Ihre E-Mail-Adresse ein.")),
+                                   Length(max=254, message=_l("Die E-Mail-Adresse ist zu lang."))],
+                       render_kw={"autocomplete": "username", "spellcheck": "false"})
+
+
 class TwoFactorForm(BaseForm):
     code = StringField(_l("Sechsstelliger Code aus Ihrer Authenticator-App"),
                        validators=[DataRequired(_l("Bitte geben Sie den Code ein.")),

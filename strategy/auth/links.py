@@ -29,6 +29,13 @@ def create_set_password_link(user: User, *, created_by: User | None) -> str:
     Valid for AUTH_SET_PASSWORD_LINK_VALIDITY (72 h), usable once; older unused links of the same account stop
     working. The caller commits. Needs a request context (or SERVER_NAME) to build the absolute URL.
     """
+    token = issue_set_password_token(user, created_by=created_by)
+    record_event(AuditAction.SET_PASSWORD_LINK_CREATED, created_by, object_type="user", object_id=user.id)
+    return url_for("auth.set_password", token=token, _external=True)
+
+
+def issue_set_password_token(user: User, *, created_by: User | None) -> str:
+    """The token of a new one-time link (the rules of create_set_password_link); only its hash is stored."""
     moment = utcnow()
     db.session.execute(
         sa.update(SetPasswordToken)
@@ -41,8 +48,7 @@ def create_set_password_link(user: User, *, created_by: User | None) -> str:
         token_hash=hash_token(token), user=user, created_by=created_by, created_at=moment,
         expires_at=moment + current_app.config["AUTH_SET_PASSWORD_LINK_VALIDITY"],
     ))
-    record_event(AuditAction.SET_PASSWORD_LINK_CREATED, created_by, object_type="user", object_id=user.id)
-    return url_for("auth.set_password", token=token, _external=True)
+    return token
 
 
 def find_set_password_token(token: str) -> tuple[SetPasswordToken | None, LinkProblem | None]:
@@ -60,7 +66,8 @@ def find_set_password_token(token: str) -> tuple[SetPasswordToken | None, LinkPr
 
 
 def link_problem_message(problem: LinkProblem) -> str:
-    ask = _("Bitte bitten Sie die Administration um einen neuen Link.")
+    ask = _("Einen neuen Link erhalten Sie über „Passwort vergessen?“ auf der Anmeldeseite oder von der "
+            "Administration.")
     return {
         LinkProblem.UNKNOWN: _("Dieser Link ist ungültig. Prüfen Sie, ob er vollständig kopiert wurde."),
         LinkProblem.USED: _("Dieser Link wurde bereits benutzt und gilt nur einmal."),

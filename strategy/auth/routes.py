@@ -21,6 +21,7 @@ from .forms import (
     ConfirmForm,
     DisableTwoFactorForm,
     EnableTwoFactorForm,
+    ForgotPasswordForm,
     LoginForm,
     SetPasswordForm,
     TwoFactorForm,
@@ -158,10 +159,26 @@ def logout():
     return redirect(url_for("core.landing"))
 
 
-@bp.route("/passwort-vergessen")
+@bp.route("/passwort-vergessen", methods=["GET", "POST"])
 @public
 def forgot_password():
-    return render_template("auth/forgot_password.html")
+    from .reset import request_password_reset
+
+    form = ForgotPasswordForm()
+    if not form.validate_on_submit():
+        return render_template("auth/forgot_password.html", form=form)
+    blocked_until = request_password_reset(form.email.data)
+    db.session.commit()
+    if blocked_until is not None:
+        seconds = max(1, int((blocked_until - utcnow()).total_seconds()))
+        response = make_response(render_template(
+            "auth/forgot_password.html", form=form,
+            alert=_("Zu viele Anfragen. Bitte versuchen Sie es in %(n)d Minuten erneut.", n=(seconds + 59) // 60)),
+            429)
+        response.headers["Retry-After"] = str(seconds)
+        return response
+    # The same answer whether or not the address has an account.
+    return render_template("auth/forgot_password.html", form=ForgotPasswordForm(formdata=None), sent=form.email.data)
 
 
 def _no_referrer(response):

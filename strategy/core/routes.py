@@ -38,6 +38,9 @@ def set_language(lang: str):
     if lang not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = lang
+    if current_user.is_authenticated and current_user.language != lang:
+        current_user.language = lang  # e-mails to this person are written in it (strategy/mail.py)
+        db.session.commit()
     return safe_redirect(request.values.get("next"))
 
 

@@ -6,6 +6,7 @@ from .editions import Edition, EditionIsImmutable
 from .exports import ExportCache
 from .history import AuditEvent, Revision, RevisionKind
 from .imports import ImportUpload
+from .mail import MailStatus, OutgoingMail
 from .organisation import Organisation, OrganisationKind, Person, name_key
 from .publishing import ApiToken
 from .records import (
@@ -38,7 +39,7 @@ from .strategy import (
 )
 
 __all__ = [
-    "LoginThrottle", "SetPasswordToken", "Setting", "UserSession",
+    "LoginThrottle", "MailStatus", "OutgoingMail", "SetPasswordToken", "Setting", "UserSession",
     "ApiToken", "AuditEvent", "Direction", "Field", "FieldAssignment", "FieldPhase", "FinancingItem", "FundingSource",
     "FundingStatus", "Indicator", "IndicatorUnit", "IndicatorValue", "Membership", "Milestone", "NextStep",
     "OPEN_STEP_STATUSES", "Organisation", "OrganisationKind", "Person", "Responsibility", "ResponsibilityRole", "ReviewState",

@@ -38,6 +38,8 @@ class User(UserMixin, db.Model):
     # Two-factor login (TOTP): the shared secret and the last time-step used, so a code works only once.
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # The language the person last chose in the app ("de", "en"); e-mails to them are written in it.
+    language: Mapped[str | None] = mapped_column(sa.String(10))
 
     person: Mapped[Person | None] = relationship(back_populates="user")
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
