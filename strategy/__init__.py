@@ -129,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
     from .fields import bp as fields_bp
     from .records import bp as records_bp
     from .review import bp as review_bp
+    from .rounds import bp as rounds_bp
     from .spreadsheets import bp as spreadsheets_bp
     from .status import bp as status_bp
 
@@ -142,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(api_tokens_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(rounds_bp)
     app.register_blueprint(admin_bp)
 
 

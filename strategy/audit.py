@@ -60,6 +60,12 @@ class AuditAction(enum.StrEnum):
     FIELD_RETURNED = "field_returned"
     FIELD_APPROVED = "field_approved"
     EDITION_CREATED = "edition_created"
+    ROUND_OPENED = "round.open"
+    ROUND_DEADLINES_CHANGED = "round.deadlines"
+    ROUND_TASK_UNCHANGED = "round.task_unchanged"
+    ROUND_CLOSED = "round.close"
+    ROUND_TASK_REOPENED = "round.task_reopen"
+    ROUND_TASK_RELOCKED = "round.task_relock"
     ORGANISATION_CREATE = "organisation.create"
     ORGANISATION_EDIT = "organisation.edit"
     PERSON_CREATE = "person.create"
@@ -111,6 +117,12 @@ ACTION_LABELS = {
     AuditAction.FIELD_RETURNED: _l("Zur Überarbeitung zurückgegeben"),
     AuditAction.FIELD_APPROVED: _l("Handlungsfeld freigegeben"),
     AuditAction.EDITION_CREATED: _l("Fassung erstellt"),
+    AuditAction.ROUND_OPENED: _l("Berichtsrunde eröffnet"),
+    AuditAction.ROUND_DEADLINES_CHANGED: _l("Fristen der Berichtsrunde geändert"),
+    AuditAction.ROUND_TASK_UNCHANGED: _l("Berichtsrunde: nichts geändert seit der letzten Runde"),
+    AuditAction.ROUND_CLOSED: _l("Berichtsrunde abgeschlossen"),
+    AuditAction.ROUND_TASK_REOPENED: _l("Berichtsrunde: Handlungsfeld wieder geöffnet"),
+    AuditAction.ROUND_TASK_RELOCKED: _l("Berichtsrunde: Handlungsfeld wieder gesperrt"),
     AuditAction.ORGANISATION_CREATE: _l("Organisation angelegt"),
     AuditAction.ORGANISATION_EDIT: _l("Organisation geändert"),
     AuditAction.PERSON_CREATE: _l("Person angelegt"),
@@ -262,6 +274,9 @@ DETAIL_LABELS = {
     "before": _l("vorher"), "after": _l("nachher"), "until": _l("bis"), "account": _l("Konto"),
     "api_tokens_revoked": _l("API-Schlüssel widerrufen"),
     "throttled": _l("gebremst (zu viele Anfragen)"),
+    "round": _l("Berichtsrunde (Nr.)"), "meeting_on": _l("Sitzung am"), "update": _l("Aktualisierung bis"),
+    "review": _l("Prüfung bis"), "edition": _l("Fassung"), "reason": _l("Grund"), "state": _l("Stand"),
+    "bundesland": _l("Bundesland"),
 }
 
 

@@ -146,6 +146,33 @@ def can_create_edition(user, strategy: Strategy) -> bool:
     return is_steering(user, strategy)
 
 
+# --- reporting rounds (Berichtsrunden) --------------------------------------------------------------
+
+def can_view_rounds(user, strategy: Strategy) -> bool:
+    """A strategy's rounds and their deadlines: whoever reads drafts (steering, coordinators, admins)."""
+    return can_view_drafts(user, strategy)
+
+
+def can_manage_rounds(user, strategy: Strategy) -> bool:
+    """Open a round, move its deadlines, freeze the edition for the meeting, close it: steering and admins."""
+    return is_steering(user, strategy)
+
+
+def can_view_round_board(user, strategy: Strategy) -> bool:
+    """The board of every field's task (who has not updated yet) and its CSV: steering and admins."""
+    return is_steering(user, strategy)
+
+
+def can_answer_round_task(user, task) -> bool:
+    """"Nothing changed since the last round": the field's coordinators (and admins), while the task is live."""
+    return not task.is_locked and can_edit_field(user, task.field)
+
+
+def can_reopen_round_task(user, task) -> bool:
+    """Reopen one field of a closed round (with a logged reason), or lock it again: admins only."""
+    return is_admin(user) and task.round.is_closed
+
+
 # --- audiences and blocks (status pages and the open-data API) ---------------------------------------
 
 # Who reads a strategy, from the least to the most trusted; a block of a row names the least audience
@@ -255,6 +282,8 @@ __all__ = [
     "AUDIENCE_RANK", "audience_of", "block_audience", "can_manage_visibility", "can_view_block",
     "visibility_blocks", "visible_blocks",
     "can_edit_field", "can_restore_revision", "can_erase_person", "can_lock_out", "can_manage", "can_view_drafts", "can_view_history", "can_view_strategy",
+    "can_answer_round_task", "can_manage_rounds", "can_reopen_round_task", "can_view_round_board",
+    "can_view_rounds",
     "can_comment_on_field", "can_create_edition", "can_review_field", "can_submit_field",
     "can_take_part_in_review", "can_view_editions", "can_view_review", "is_steering",
     "coordinates", "get_field_or_404", "get_strategy_or_404", "is_admin", "public", "require", "role_in",

@@ -7,7 +7,20 @@ import pytest
 from flask_login import AnonymousUserMixin
 
 from strategy import permissions as p
-from strategy.models import Field, FieldAssignment, Membership, Person, Role, Strategy, User, Visibility
+from strategy.models import (
+    Field,
+    FieldAssignment,
+    Membership,
+    Person,
+    ReportingRound,
+    Role,
+    RoundStatus,
+    RoundTask,
+    Strategy,
+    TaskState,
+    User,
+    Visibility,
+)
 
 STRATEGY_ID, FIELD_ID, OTHER_FIELD_ID = 10, 100, 101
 
@@ -77,12 +90,17 @@ def expected(action: str, visibility: Visibility) -> frozenset[str]:
         "is_steering": STEERING,
         "manage": ADMINS,
         "manage_visibility": ADMINS,
+        "view_rounds": DRAFT_READERS,
+        "manage_rounds": STEERING,
+        "view_round_board": STEERING,
+        "answer_round_task": EDITORS,  # a live task of this field
     }[action]
 
 
 def actual(action: str, user, strategy: Strategy, field: Field) -> bool:
     on_strategy = {"view_strategy", "view_editions", "export_framework", "view_drafts", "view_open_steps",
-                   "create_edition", "is_steering", "manage_visibility"}
+                   "create_edition", "is_steering", "manage_visibility", "view_rounds", "manage_rounds",
+                   "view_round_board"}
     if action in on_strategy:
         name = action if action == "is_steering" else f"can_{action}"
         return getattr(p, name)(user, strategy)
@@ -90,6 +108,8 @@ def actual(action: str, user, strategy: Strategy, field: Field) -> bool:
         return getattr(p, f"can_{action}")(user, type("Edition", (), {"strategy": strategy})())
     if action == "manage":
         return p.can_manage(user)
+    if action == "answer_round_task":
+        return p.can_answer_round_task(user, _task(field))
     return getattr(p, f"can_{action}")(user, field)
 
 
@@ -97,8 +117,15 @@ ACTIONS = (
     "view_strategy", "view_editions", "export_framework", "export_edition", "export_changes", "export_field",
     "view_drafts", "view_history", "view_open_steps", "view_review", "edit_field", "restore_revision",
     "submit_field", "review_field", "comment_on_field", "take_part_in_review", "create_edition", "is_steering",
-    "manage", "manage_visibility",
+    "manage", "manage_visibility", "view_rounds", "manage_rounds", "view_round_board", "answer_round_task",
 )
+
+
+def _task(field: Field, *, closed: bool = False, reopened: bool = False) -> RoundTask:
+    reporting_round = ReportingRound(id=1, strategy_id=STRATEGY_ID,
+                                     status=RoundStatus.CLOSED if closed else RoundStatus.OPEN)
+    frozen = TaskState.OPEN if closed and not reopened else None
+    return RoundTask(round=reporting_round, field=field, frozen_state=frozen)
 
 
 @pytest.mark.parametrize("visibility", list(Visibility), ids=lambda v: v.value)
@@ -175,3 +202,14 @@ def test_a_role_counts_only_in_its_own_strategy():
     assert p.role_in(steering, strategy) == Role.STEERING and p.role_in(steering, elsewhere) is None
     assert p.can_view_strategy(steering, strategy) and not p.can_view_strategy(steering, elsewhere)
     assert p.role_in(AnonymousUserMixin(), strategy) is None
+
+
+@pytest.mark.parametrize("actor", list(ACTORS))
+def test_a_closed_round_takes_no_answers_and_only_admins_reopen_a_field(actor):
+    strategy, field = _world(Visibility.INTERNAL)
+    user = ACTORS[actor]()
+    locked, reopened, live = _task(field, closed=True), _task(field, closed=True, reopened=True), _task(field)
+    assert not p.can_answer_round_task(user, locked)
+    assert p.can_answer_round_task(user, reopened) == (actor in EDITORS)
+    assert p.can_reopen_round_task(user, locked) == (actor in ADMINS)
+    assert not p.can_reopen_round_task(user, live)  # an open round has nothing to reopen

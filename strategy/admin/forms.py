@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..days import BUNDESLAENDER
 from ..forms import BaseForm
 from ..models import Field, Organisation, OrganisationKind, Role, Strategy, User, Visibility
 from ..models.organisation import ORGANISATION_KIND_LABELS
@@ -96,6 +97,9 @@ class StrategyForm(AdminForm):
                                         validate_choice=True)
     visibility = SelectField(_l("Sichtbarkeit"), choices=lambda: choices(VISIBILITY_LABELS.items()),
                              coerce=Visibility, default=Visibility.INTERNAL.value)
+    bundesland = SelectField(_l("Bundesland (Feiertage für die Fristen der Berichtsrunden)"),
+                             choices=lambda: choices(sorted(BUNDESLAENDER.items(), key=lambda item: item[1])),
+                             default="NW")
 
     def __init__(self, *args, strategy: Strategy | None = None, **kwargs):
         super().__init__(*args, **kwargs)

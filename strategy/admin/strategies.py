@@ -29,10 +29,10 @@ def strategies() -> list[Strategy]:
 
 
 def create_strategy(actor: User, *, title: str, slug: str, subtitle: str, framework_title: str, description: str,
-                    owner_organisation_id: int | None, visibility: Visibility) -> Strategy:
+                    owner_organisation_id: int | None, visibility: Visibility, bundesland: str = "NW") -> Strategy:
     strategy = Strategy(title=title, slug=slug, subtitle=subtitle, framework_title=framework_title,
                         description=description, owner_organisation_id=owner_organisation_id,
-                        visibility=visibility)
+                        visibility=visibility, bundesland=bundesland)
     db.session.add(strategy)
     db.session.flush()
     record_event(AuditAction.STRATEGY_CREATE, actor, object_type="strategy", object_id=strategy.id,
@@ -41,10 +41,12 @@ def create_strategy(actor: User, *, title: str, slug: str, subtitle: str, framew
 
 
 def update_strategy(actor: User, strategy: Strategy, *, title: str, slug: str, subtitle: str, framework_title: str,
-                    description: str, owner_organisation_id: int | None, visibility: Visibility) -> dict[str, Any]:
+                    description: str, owner_organisation_id: int | None, visibility: Visibility,
+                    bundesland: str | None = None) -> dict[str, Any]:
     changes = apply_changes(strategy, {
         "title": title, "slug": slug, "subtitle": subtitle, "framework_title": framework_title,
         "description": description, "owner_organisation_id": owner_organisation_id, "visibility": visibility,
+        "bundesland": bundesland or strategy.bundesland,
     }, prose=("description",))
     if "visibility" in changes:
         strategy.settings_changed_at = utcnow()  # status pages' cache validators

@@ -4,10 +4,13 @@ from __future__ import annotations
 from flask import abort, current_app, render_template, request, session
 from flask_login import current_user
 
+from ..days import local_today
 from ..extensions import db
+from ..forms import BaseForm
 from ..models import Strategy
 from ..permissions import can_view_strategy, public
 from ..security import safe_redirect
+from ..start.services import build_start_page
 from . import bp
 
 
@@ -27,6 +30,11 @@ def deny_by_default():
 def landing():
     strategies = db.session.scalars(db.select(Strategy).order_by(Strategy.title)).all()
     visible = [s for s in strategies if can_view_strategy(current_user, s)]
+    if current_user.is_authenticated:
+        # Signed in, the start page is the person's own: "Meine Aufgaben" (login lands here).
+        today = local_today()
+        return render_template("core/my_tasks.html", strategies=visible, start=build_start_page(current_user, today),
+                               today=today, action_form=BaseForm())
     return render_template("core/landing.html", strategies=visible)
 
 

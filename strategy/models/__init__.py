@@ -25,6 +25,16 @@ from .records import (
     step_is_overdue,
 )
 from .review import ReviewComment
+from .rounds import (
+    ReminderKind,
+    ReminderSent,
+    ReportingRound,
+    RoundStage,
+    RoundStatus,
+    RoundTask,
+    StageKind,
+    TaskState,
+)
 from .strategy import (
     Field,
     FieldPhase,
@@ -45,5 +55,6 @@ __all__ = [
     "OPEN_STEP_STATUSES", "Organisation", "OrganisationKind", "Person", "Responsibility", "ResponsibilityRole", "ReviewState",
     "Revision", "RevisionKind", "Role", "StepStatus", "Strategy", "User", "Visibility", "WorkingGroup",
     "WorkingGroupMember", "Edition", "ImportUpload", "EditionIsImmutable", "ExportCache", "ReviewComment", "financing_item_next_step", "name_key", "next_step_field", "step_is_overdue",
-    "utcnow",
+    "utcnow", "ReminderKind", "ReminderSent", "ReportingRound", "RoundStage", "RoundStatus",
+    "RoundTask", "StageKind", "TaskState",
 ]

@@ -88,6 +88,9 @@ class Strategy(db.Model):
     block_visibility: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
     # When visibility settings last changed: part of the status pages' cache validators.
     settings_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The Bundesland (ISO 3166-2 code without "DE-") whose public holidays are not working days: reporting
+    # rounds count their deadlines in working days (strategy.days). Dortmund lies in NW.
+    bundesland: Mapped[str] = mapped_column(sa.String(2), default="NW", server_default="NW")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     owner: Mapped[Organisation | None] = relationship()
