@@ -1,0 +1,1 @@
+"""The personal start page ("Meine Aufgaben"); core.landing renders it for signed-in users."""
