@@ -423,6 +423,7 @@ def test_the_board_is_for_steering_coordinators_see_their_own_rows(client, auth,
     response = client.get(base(strategy) + f"{reporting_round.id}/")
     assert board_numbers(response.get_data(as_text=True)) == [1]
     assert client.get(base(strategy) + f"{reporting_round.id}/tabelle.csv").status_code == 403
+    assert client.get(base(strategy) + f"{reporting_round.id}/tabelle.xlsx").status_code == 403
     auth.logout()
     auth.login(users["partner"])
     assert client.get(base(strategy) + f"{reporting_round.id}/").status_code == 404
@@ -433,6 +434,7 @@ def test_the_csv_opens_in_excel_and_runs_no_formulas(client, board):
     response = client.get(base(strategy) + f"{reporting_round.id}/tabelle.csv?sortierung=status")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
+    assert set(response.headers["Cache-Control"].split(", ")) == {"private", "no-store"}
     assert "attachment" in response.headers["Content-Disposition"]
     body = response.get_data()
     assert body.startswith("\ufeff".encode())
@@ -442,3 +444,16 @@ def test_the_csv_opens_in_excel_and_runs_no_formulas(client, board):
     assert rows[1][1] == "'=HYPERLINK(\"http://evil.example\")"
     assert rows[1][2] == "offen" and rows[3][8] == "ja"
     assert rows[2][7] == "Anna Koord"
+    assert rows[2][3] == "13.05.2026"  # "Aktualisierung bis", as German Excel reads a date
+
+
+def test_the_board_downloads_as_xlsx_with_the_filter_applied(client, board):
+    from python_calamine import CalamineWorkbook
+
+    strategy, reporting_round, _users = board
+    response = client.get(base(strategy) + f"{reporting_round.id}/tabelle.xlsx?status=open")
+    assert response.status_code == 200
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(response.get_data())).get_sheet_by_index(0).to_python()
+    assert rows[0][0] == "Nr." and len(rows) == 2
+    assert rows[1][1] == "=HYPERLINK(\"http://evil.example\")"  # a text cell, not a formula
+    assert client.get(base(strategy) + f"{reporting_round.id}/tabelle.exe").status_code == 404

@@ -1,7 +1,7 @@
 """Pages of reporting rounds: the list, opening one, the round with its board (steering) or tasks, the CSV."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -19,8 +19,9 @@ from ..permissions import (
     require,
 )
 from ..security import safe_redirect
-from ..tables import csv_response
+from ..spreadsheets.writing import MIMETYPES, write_csv, write_ods, write_xlsx
 from . import bp
+from .export import board_sheet
 from .forms import ActionForm, DeadlinesForm, OpenRoundForm, ReopenForm
 from .services import (
     STAGE_ORDER,
@@ -137,22 +138,21 @@ def round_page(slug: str, round_id: int):
     )
 
 
-@bp.route("/<slug>/berichtsrunden/<id:round_id>/tabelle.csv")
-def round_csv(slug: str, round_id: int):
+@bp.route("/<slug>/berichtsrunden/<id:round_id>/tabelle.<fmt>")
+def round_sheet(slug: str, round_id: int, fmt: str):
+    """The board as filtered and sorted on the page, as .xlsx, .ods or .csv."""
+    if fmt not in MIMETYPES:
+        abort(404)
     reporting_round = _round(slug, round_id)
     require(can_view_round_board(current_user, reporting_round.strategy))
-    rows = filter_and_sort(board_rows(reporting_round), **_board_arguments())
-    header = [_("Nr."), _("Handlungsfeld"), _("Status"), _("Frist"), _("Tage übrig"), _("Letzte Änderung"),
-              _("geändert von"), _("Koordination"), _("Nichts geändert bestätigt")]
-    body = [[
-        row.field.number, row.field.title, row.state.label,
-        row.deadline.isoformat() if row.deadline else "", "" if row.days_left is None else row.days_left,
-        row.field.updated_at.isoformat(timespec="minutes") if row.field.updated_at else "",
-        row.field.updated_by.name if row.field.updated_by else "", row.coordinator_names,
-        _("ja") if row.task.unchanged_at else "",
-    ] for row in rows]
-    filename = f"berichtsrunde-{reporting_round.meeting_on.isoformat()}-{reporting_round.strategy.slug}.csv"
-    return csv_response(header, body, filename)
+    sheet = board_sheet(filter_and_sort(board_rows(reporting_round), **_board_arguments()))
+    data = {"xlsx": lambda: write_xlsx([sheet]), "ods": lambda: write_ods([sheet]), "csv": lambda: write_csv(sheet)}
+    response = current_app.response_class(data[fmt](), mimetype=MIMETYPES[fmt])
+    stem = f"berichtsrunde-{reporting_round.meeting_on.isoformat()}-{reporting_round.strategy.slug}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _form_or_400(form) -> None:
