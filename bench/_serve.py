@@ -73,20 +73,22 @@ def sqlite_instance():
 
 
 @contextmanager
-def gunicorn(database_url: str, instance: str, workers: int = 2):
-    """gunicorn (sync workers) serving wsgi:app on a free loopback port; stopped by its pid afterwards."""
+def gunicorn(database_url: str, instance: str, workers: int = 2, app: str = "wsgi:app", ready: str = "/healthz",
+             settle: float = 4.0):
+    """gunicorn (sync workers) serving `app` (wsgi:app, or bench.bare_app:app for the bare Flask endpoint) on a
+    free loopback port with the same settings; stopped by its pid afterwards."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "STRATEGY_INSTANCE_PATH": instance, "SECRET_KEY": SECRET}
     process = subprocess.Popen(
         [str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "--chdir", str(ROOT), "wsgi:app"],
+         "--log-level", "warning", "--chdir", str(ROOT), app],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                status, _, _ = request(port, "/healthz")
+                status, _, _ = request(port, ready)
                 if status == 200:
                     break
             except OSError:
@@ -94,6 +96,7 @@ def gunicorn(database_url: str, instance: str, workers: int = 2):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not start: " + process.stderr.read().decode()[-2000:])
             time.sleep(0.2)
+        time.sleep(settle)  # each worker's PDF renderers load WeasyPrint in the background (gunicorn.conf.py)
         yield port
     finally:
         process.terminate()
@@ -194,12 +197,12 @@ def _python_load(label, port, path, connections, seconds, headers, expect) -> Re
     return Result(label, len(latencies), elapsed, p(0.5), p(0.95), errors[0])
 
 
-def print_table(title: str, results: list[Result], baseline: Result) -> None:
+def print_table(title: str, results: list[Result], baseline: Result, baseline_label: str = "vs trivial") -> None:
     print(f"\n{title}")
-    print(f"  {'endpoint':<34} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'vs trivial':>10} {'errors':>7}")
+    print(f"  {'endpoint':<38} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {baseline_label:>10} {'errors':>7}")
     for r in results:
         ratio = r.rps / baseline.rps if baseline.rps else 0
-        print(f"  {r.label:<34} {r.rps:>8.0f} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} {ratio:>9.2f}x {r.errors:>7}")
+        print(f"  {r.label:<38} {r.rps:>8.0f} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} {ratio:>9.2f}x {r.errors:>7}")
 
 
 def machine() -> str:

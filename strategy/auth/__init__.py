@@ -5,7 +5,8 @@ import logging
 import re
 from collections.abc import Mapping
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 bp = Blueprint("auth", __name__)
@@ -38,8 +39,22 @@ def _redact(text: str) -> str:
     return _SECRET_QUERY.sub(r"\1[…]", text)
 
 
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, opened only when the request brings a cookie.
+
+    Flask builds a signing serializer on every request to open the session, even when there is no cookie to
+    read; most anonymous requests (status pages, /healthz, the API) bring none, so they get an empty session
+    straight away. Writing a session (language switch, login) goes through Flask's own save_session."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class() if app.secret_key else None
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
     """Cookie hardening, the trusted proxy hops and log redaction; called from create_app()."""
+    app.session_interface = CookieSessionInterface()
     if app.config.get("SESSION_COOKIE_SECURE") and app.config.get("SESSION_COOKIE_NAME", "session") == "session":
         # __Host- cookies are only accepted over HTTPS, for the whole host, without a Domain attribute.
         app.config["SESSION_COOKIE_NAME"] = SECURE_COOKIE_NAME

@@ -48,8 +48,9 @@ _SETUP_ALLOWED = {"auth.two_factor_setup", "auth.logout", "static", "core.set_la
 @bp.before_app_request
 def load_login_first():
     """Resolve the login before any view code runs: the session check may write "last seen" on its own
-    connection, which must not wait behind a write the view has already started (SQLite allows one writer)."""
-    if request.endpoint != "static":
+    connection, which must not wait behind a write the view has already started (SQLite allows one writer).
+    A request whose session names no user (every anonymous one) has nothing to check: it stays lazy."""
+    if request.endpoint != "static" and "_user_id" in session:
         current_user._get_current_object()
 
 

@@ -1,6 +1,7 @@
 """Landing page, language switch, health check and the deny-by-default gate."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import abort, current_app, render_template, request, session
 from flask_login import current_user
 
@@ -62,5 +63,29 @@ def favicon():
 @bp.route("/healthz")
 @public
 def healthz():
-    db.session.execute(db.text("SELECT 1"))
-    return {"status": "ok"}
+    # The database answers a query: straight on a pooled driver connection, without the ORM session or
+    # SQLAlchemy's statement layer (a quarter of the cost). An unreachable database answers 503 (strategy.errors)
+    # as on every page; the pool's reset on return ends PostgreSQL's implicit transaction.
+    engine = db.engine
+    driver_error = engine.dialect.loaded_dbapi.Error
+    connection = None
+    try:
+        connection = engine.raw_connection()
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        finally:
+            cursor.close()
+    except driver_error as error:
+        # What SQLAlchemy's statement layer does: drop the broken connection from the pool, raise its error.
+        if connection is not None:
+            connection.invalidate(error)
+        raise sa.exc.DBAPIError.instance("SELECT 1", None, error, driver_error) from error
+    finally:
+        if connection is not None:
+            connection.close()
+    return current_app.response_class(HEALTHY, mimetype="application/json")
+
+
+HEALTHY = b'{"status":"ok"}\n'

@@ -23,7 +23,7 @@ from ..permissions import (
 )
 from ..reading import steps_serving_in, visible_framework
 from . import bp
-from .caching import is_current, not_modified, rendered_pages, stamp, viewer_is_private
+from .caching import answered_from_memory, is_current, not_modified, rendered_pages, stamp, viewer_is_private
 from .forms import HINT, visibility_form
 from .services import (
     AUDIENCE_LABELS,
@@ -77,6 +77,7 @@ def _conditional(strategy, aggregates, blocks, render):
 
 @bp.route("/<slug>/status")
 @public
+@answered_from_memory
 def status_page(slug: str):
     strategy, aggregates = _visible_strategy(slug)
     blocks = visible_blocks(current_user, strategy)
@@ -108,6 +109,7 @@ def status_page(slug: str):
 
 @bp.route("/<slug>/status/handlungsfelder/<id:number>")
 @public
+@answered_from_memory
 def status_field(slug: str, number: int):
     strategy, aggregates = _visible_strategy(slug)
     blocks = visible_blocks(current_user, strategy)
@@ -136,6 +138,7 @@ def status_field(slug: str, number: int):
 
 @bp.route("/<slug>/status/aenderungen")
 @public
+@answered_from_memory
 def recent(slug: str):
     strategy, aggregates = _visible_strategy(slug)
     blocks = visible_blocks(current_user, strategy)
