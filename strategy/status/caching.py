@@ -15,7 +15,6 @@ from flask_login import current_user
 from werkzeug.sansio.http import is_resource_modified
 
 from ..days import local_today
-
 from .services import Validators
 
 
