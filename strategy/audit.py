@@ -78,6 +78,10 @@ class AuditAction(enum.StrEnum):
     ACCOUNT_DEACTIVATE = "account.deactivate"
     ACCOUNT_REACTIVATE = "account.reactivate"
     ACCOUNT_EXPORT = "account.export"
+    EXPORT_REQUESTED = "export.requested"
+    EXPORT_RESUMED = "export.resumed"
+    EXPORT_RENDERED = "export.rendered"
+    EXPORT_FAILED = "export.failed"
 
     @property
     def label(self) -> str:
@@ -135,6 +139,10 @@ ACTION_LABELS = {
     AuditAction.ACCOUNT_DEACTIVATE: _l("Konto deaktiviert"),
     AuditAction.ACCOUNT_REACTIVATE: _l("Konto reaktiviert"),
     AuditAction.ACCOUNT_EXPORT: _l("Auskunft zu einem Konto erstellt"),
+    AuditAction.EXPORT_REQUESTED: _l("PDF-Export angefordert"),
+    AuditAction.EXPORT_RESUMED: _l("PDF-Export nach Ausfall eines Workers neu begonnen"),
+    AuditAction.EXPORT_RENDERED: _l("PDF-Export erstellt"),
+    AuditAction.EXPORT_FAILED: _l("PDF-Export fehlgeschlagen"),
 }
 
 
@@ -200,6 +208,7 @@ def recorded_actions() -> list[str]:
 OBJECT_LABELS = {
     "user": _l("Konto"), "strategy": _l("Strategie"), "field": _l("Handlungsfeld"), "person": _l("Person"),
     "organisation": _l("Organisation"), "setting": _l("Einstellung"), "api_token": _l("API-Schlüssel"),
+    "export_job": _l("PDF-Export"),
 }
 # Where an audit event's object can be looked at (archived or deleted objects included).
 _OBJECT_PAGES = {
@@ -277,6 +286,8 @@ DETAIL_LABELS = {
     "round": _l("Berichtsrunde (Nr.)"), "meeting_on": _l("Sitzung am"), "update": _l("Aktualisierung bis"),
     "review": _l("Prüfung bis"), "edition": _l("Fassung"), "reason": _l("Grund"), "state": _l("Stand"),
     "bundesland": _l("Bundesland"),
+    "document": _l("Dokument"), "strategy_id": _l("Strategie (Nr.)"), "subject": _l("Gegenstand"),
+    "paper": _l("Papierformat"), "attempt": _l("Versuch"), "pages": _l("Seiten"),
 }
 
 

@@ -72,6 +72,26 @@ def register(app: Flask) -> None:
 
         click.echo(f"{deliver_pending()} E-Mail(s) zugestellt.")
 
+    @app.cli.command("export-worker")
+    @click.option("--concurrency", default=1, show_default=True,
+                  help="Jobs rendered at once by this worker (each uses PDF_RENDER_WORKERS renderer processes).")
+    @click.option("--name", default=None, help="The worker's name in the queue's logs (default: host:pid).")
+    @click.option("--once", is_flag=True, help="Render the jobs waiting now, then stop.")
+    def export_worker(concurrency: int, name: str | None, once: bool) -> None:
+        """Render PDF export jobs from the queue until stopped (EXPORT_QUEUE = "procrastinate"; any number of
+        hosts). A worker that dies mid-job loses nothing: another one takes the job over."""
+        from .exports.queue import run_worker
+
+        run_worker(app, concurrency=concurrency, name=name, wait=not once)
+
+    @app.cli.command("export-queue-schema")
+    def export_queue_schema() -> None:
+        """Create the queue's tables in PostgreSQL (Procrastinate's own schema), once per database."""
+        from .exports.queue import apply_schema
+
+        created = apply_schema(app.config["SQLALCHEMY_DATABASE_URI"])
+        click.echo("Warteschlange angelegt." if created else "Die Warteschlange war schon angelegt; nichts geändert.")
+
     @app.cli.command("setup-demo")
     @click.option("--address", default="http://127.0.0.1:5000/", help="Where the app will be served.")
     def setup_demo(address: str) -> None:

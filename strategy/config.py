@@ -92,6 +92,22 @@ class Config:
     # request returns.
     MAIL_DELIVERY = "background"
 
+    # --- PDF exports on a queue (strategy/exports/jobs.py, queue.py) ---
+    # "inline": the web process renders (its own renderer processes), the embedded SQLite set-up's default.
+    # "procrastinate": framework, edition and change-report exports become jobs in PostgreSQL, rendered by
+    # `flask export-worker` on any number of hosts; the reader sees "wird erstellt …" until the PDF is cached.
+    EXPORT_QUEUE = "inline"
+    # A worker tells the queue it is alive this often; one silent for EXPORT_WORKER_STALLED_SECONDS counts as
+    # dead, and another worker (checking every EXPORT_STALLED_CHECK_SECONDS) puts its job back on the queue.
+    EXPORT_WORKER_HEARTBEAT_SECONDS = 10.0
+    EXPORT_WORKER_STALLED_SECONDS = 30.0
+    EXPORT_STALLED_CHECK_SECONDS = 10.0
+    # The "wird erstellt …" page reloads itself this often (seconds; without JavaScript through meta refresh).
+    EXPORT_JOB_REFRESH_SECONDS = 3
+    # Tests only: a worker holds each job, once marked running, until this file exists (so a test can kill
+    # it mid-job deterministically). Never set in production.
+    EXPORT_JOB_HOLD_FILE: str | None = None
+
 
 def from_environment() -> dict:
     """Settings taken from the environment (12-factor style), for gunicorn deployments."""
@@ -112,4 +128,6 @@ def from_environment() -> dict:
             settings[name] = value
     if port := os.environ.get("MAIL_PORT"):
         settings["MAIL_PORT"] = int(port)
+    if queue := os.environ.get("EXPORT_QUEUE"):
+        settings["EXPORT_QUEUE"] = queue
     return settings

@@ -33,3 +33,44 @@ class ExportCache(db.Model):
     hits: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_served_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExportJob(db.Model):
+    """One export rendered on the queue (EXPORT_QUEUE = "procrastinate"): who asked for which document, and
+    how far it got. The PDF itself lands in ExportCache, where every host finds it; this row only says
+    "wird erstellt …" until then. `token` names the job in its address (unguessable, so an anonymous
+    reader's job is theirs alone); `requester_id` is whose reading the worker renders (None: the public)."""
+
+    QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+
+    __table_args__ = (sa.Index("ix_export_job_lookup", "kind", "strategy_id", "subject", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(43), unique=True)
+    # "framework", "edition" or "changes" (what the worker builds), and the cache kind ("framework-a3", ...)
+    document: Mapped[str] = mapped_column(sa.String(20))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    strategy_id: Mapped[int] = mapped_column(sa.ForeignKey("strategy.id", ondelete="CASCADE"), index=True)
+    edition_id: Mapped[int | None] = mapped_column(sa.ForeignKey("edition.id", ondelete="CASCADE"))
+    subject: Mapped[str] = mapped_column(sa.String(60), default="")
+    paper: Mapped[str] = mapped_column(sa.String(2), default="a3")
+    locale: Mapped[str] = mapped_column(sa.String(10))
+    requester_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    # The content version asked for (ExportCache.content_key as the requester read it then).
+    content_key: Mapped[str] = mapped_column(sa.String(64))
+    state: Mapped[str] = mapped_column(sa.String(10), default=QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Which worker has it ("host:pid"), for operators; the queue itself tracks liveness.
+    worker: Mapped[str] = mapped_column(sa.String(120), default="")
+    queue_job_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # How long the last render of this document took (seconds), for the progress estimate.
+    expected_seconds: Mapped[float | None] = mapped_column()
+    error: Mapped[str] = mapped_column(sa.String(500), default="")
+    page_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.DONE, self.FAILED)
