@@ -92,6 +92,20 @@ def register(app: Flask) -> None:
         created = apply_schema(app.config["SQLALCHEMY_DATABASE_URI"])
         click.echo("Warteschlange angelegt." if created else "Die Warteschlange war schon angelegt; nichts geändert.")
 
+    @app.cli.command("send-reminders")
+    @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Send as on this day (YYYY-MM-DD) instead of today, e.g. to catch up a missed run.")
+    def send_reminders_command(day) -> None:
+        """Mail the reminder digests of reporting rounds that are due (one per person and stage; idempotent)."""
+        from .days import local_today
+        from .mail import wait_for_delivery
+        from .rounds.reminders import send_reminders
+
+        count = send_reminders(day.date() if day else local_today())
+        db.session.commit()
+        wait_for_delivery(app, timeout=120)  # background delivery: do not exit before it is done
+        click.echo(f"{count} Erinnerung(en) verschickt.")
+
     @app.cli.command("setup-demo")
     @click.option("--address", default="http://127.0.0.1:5000/", help="Where the app will be served.")
     def setup_demo(address: str) -> None:
