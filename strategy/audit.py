@@ -49,6 +49,7 @@ class AuditAction(enum.StrEnum):
     API_TOKEN_REVOKED = "api_token_revoked"
     STRATEGY_CREATE = "strategy.create"
     STRATEGY_EDIT = "strategy.edit"
+    STRATEGY_IMPORT = "strategy.import"
     BLOCK_VISIBILITY_CHANGED = "block_visibility_changed"
     FIELD_CREATE = "field.create"
     FIELD_EDIT = "field.edit"
@@ -110,6 +111,7 @@ ACTION_LABELS = {
     AuditAction.API_TOKEN_REVOKED: _l("API-Schlüssel widerrufen"),
     AuditAction.STRATEGY_CREATE: _l("Strategie angelegt"),
     AuditAction.STRATEGY_EDIT: _l("Strategie geändert"),
+    AuditAction.STRATEGY_IMPORT: _l("Handlungsrahmen aus Datei importiert"),
     AuditAction.BLOCK_VISIBILITY_CHANGED: _l("Sichtbarkeit der Blöcke geändert"),
     AuditAction.FIELD_CREATE: _l("Handlungsfeld angelegt"),
     AuditAction.FIELD_EDIT: _l("Handlungsfeld umbenannt/Ziel geändert"),

@@ -23,6 +23,11 @@ class Config:
     # Text columns are prose; a whole row rarely exceeds a few thousand words.
     MAX_TEXT_LENGTH = 20_000
     FUNDING_HORIZON_MONTHS = 12
+    # Spreadsheet import (strategy/spreadsheets): the largest upload, the most rows of one sheet, and how far
+    # the zipped parts of an .xlsx/.ods/.docx may unpack (anything larger is refused as a zip bomb).
+    IMPORT_MAX_BYTES = 20_000_000
+    IMPORT_MAX_ROWS = 20_000
+    IMPORT_MAX_UNPACKED_BYTES = 200_000_000
     SQLITE_BUSY_TIMEOUT_MS = 10_000
 
     # --- accounts, login and sessions (strategy/auth) ---

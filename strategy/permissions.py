@@ -245,6 +245,18 @@ def can_export_changes(user, edition) -> bool:
     return can_view_editions(user, edition.strategy)
 
 
+# --- spreadsheet import ---------------------------------------------------------------------------
+
+def can_import(user, strategy: Strategy) -> bool:
+    """Importing a file into a strategy's framework changes many fields at once: steering and admins."""
+    return is_steering(user, strategy)
+
+
+def can_create_strategy_from_file(user) -> bool:
+    """A new strategy from a city's own file is a new strategy: admins, as in the admin area."""
+    return can_manage(user)
+
+
 def get_strategy_or_404(slug: str) -> Strategy:
     """Load a strategy the current user may see; anything else is a 404 so its existence stays hidden."""
     strategy = db.session.scalar(db.select(Strategy).filter_by(slug=slug))
@@ -278,6 +290,7 @@ def require(allowed: bool) -> None:
 
 
 __all__ = [
+    "can_create_strategy_from_file", "can_import",
     "can_export_changes", "can_export_edition", "can_export_field", "can_export_framework",
     "AUDIENCE_RANK", "audience_of", "block_audience", "can_manage_visibility", "can_view_block",
     "visibility_blocks", "visible_blocks",

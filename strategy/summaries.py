@@ -78,6 +78,7 @@ SUMMARY_TEXTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "submitted": lambda a: _("Zur Prüfung eingereicht"),
     "returned": lambda a: _("Zurückgegeben: %(comment)s", comment=a["comment"]),
     "approved": lambda a: _("Freigegeben"),
+    "imported": lambda a: _("Aus Datei importiert: %(file)s", file=a["file"]),
     "demo_loaded": lambda a: _("Zielsystem Dortmund geladen"),
     "demo_partners_loaded": lambda a: _("Demo-Partnerstrategie geladen"),
     # A note in the writer's own words, shown as written.
