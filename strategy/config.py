@@ -109,6 +109,8 @@ class Config:
     EXPORT_STALLED_CHECK_SECONDS = 10.0
     # The "wird erstellt …" page reloads itself this often (seconds; without JavaScript through meta refresh).
     EXPORT_JOB_REFRESH_SECONDS = 3
+    # Finished jobs are forgotten after this many days (the PDFs stay in the export cache).
+    EXPORT_JOB_KEEP_DAYS = 7
     # Tests only: a worker holds each job, once marked running, until this file exists (so a test can kill
     # it mid-job deterministically). Never set in production.
     EXPORT_JOB_HOLD_FILE: str | None = None

@@ -209,3 +209,18 @@ def test_edition_and_change_report_go_through_the_queue_in_the_readers_language(
     work_off(app)
     assert "Fassung Juni 2026" in text_of(follow(client, edition_page))
     assert "Changes since" in text_of(follow(client, changes_page))
+
+
+def test_finished_jobs_are_forgotten_after_a_week_and_the_queue_keeps_no_done_rows(app, client, make, clock):
+    app.config["CLOCK"] = clock
+    strategy, field = drafted_strategy(make)
+    request_job(client, f"/strategien/{strategy.slug}/handlungsrahmen.pdf")
+    work_off(app)
+    assert db.session.scalar(db.text("SELECT count(*) FROM procrastinate_jobs")) == 0  # deleted once succeeded
+    clock.advance(days=8)
+    field.vision = "Noch einmal geändert."
+    db.session.commit()
+    make.approve(field)
+    request_job(client, f"/strategien/{strategy.slug}/handlungsrahmen.pdf")
+    work_off(app)
+    assert db.session.scalars(db.select(ExportJob.state)).all() == ["done"]  # only the new one is left

@@ -12,20 +12,8 @@ from pypdf import PdfReader
 from strategy.exports import services
 from strategy.extensions import db
 from strategy.models import ExportCache, ExportJob, Visibility
-from tests.conftest import fresh_database, make_test_app
-from tests.support.cluster import Cluster, get
+from tests.support.cluster import Cluster, get, queue_cluster
 from tests.support.factories import Factory
-
-SETTINGS = {
-    "EXPORT_QUEUE": "procrastinate",
-    "PDF_WARM_UP": False,  # the app processes render no framework; workers start theirs on the first job
-    "PDF_RENDER_TIMEOUT": 900,  # a busy test machine; the limit is not what these tests check
-    "PASSWORD_HASH_PARAMETERS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
-    # A dead worker is noticed within seconds instead of half a minute.
-    "EXPORT_WORKER_HEARTBEAT_SECONDS": 0.5,
-    "EXPORT_WORKER_STALLED_SECONDS": 3.0,
-    "EXPORT_STALLED_CHECK_SECONDS": 0.5,
-}
 
 
 def populate():
@@ -46,22 +34,9 @@ def populate():
 
 @pytest.fixture
 def cluster(request, tmp_path, monkeypatch):
-    hold = tmp_path / "release-jobs"
-    with fresh_database("postgresql", request, tmp_path) as url:
-        processes = Cluster(url, tmp_path, {**SETTINGS, "EXPORT_JOB_HOLD_FILE": str(hold)})
-        assert "Warteschlange angelegt." in processes.flask("export-queue-schema")
-        monkeypatch.setenv("STRATEGY_INSTANCE_PATH", str(tmp_path / "test-instance"))
-        app = make_test_app(url)
-        with app.app_context():
-            processes.slug, processes.edition_id = populate()
-            db.session.remove()
-        processes.app, processes.hold = app, hold
-        try:
-            yield processes
-        finally:
-            processes.stop()
-            with app.app_context():
-                db.engine.dispose()
+    with queue_cluster(request, tmp_path, monkeypatch, populate) as processes:
+        processes.slug, processes.edition_id = processes.data
+        yield processes
 
 
 def start(cluster: Cluster, apps: int = 2, workers: int = 2):

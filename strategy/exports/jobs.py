@@ -16,6 +16,7 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app, url_for
 from flask_babel import force_locale, get_locale
@@ -207,7 +208,16 @@ def run(job_id: int, worker: str) -> None:
     else:
         job.state = ExportJob.DONE
         _audit(AuditAction.EXPORT_RENDERED, job, requester, attempt=job.attempts, pages=job.page_count)
+    _forget_old_jobs()
     db.session.commit()
+
+
+def _forget_old_jobs() -> None:
+    """Finished jobs older than EXPORT_JOB_KEEP_DAYS go (their PDFs live in the cache; the audit log keeps who
+    asked when). Each finished job does this, so no scheduler is needed."""
+    keep = timedelta(days=current_app.config.get("EXPORT_JOB_KEEP_DAYS", 7))
+    db.session.execute(db.delete(ExportJob).where(ExportJob.state.in_((ExportJob.DONE, ExportJob.FAILED)),
+                                                  ExportJob.finished_at < utcnow() - keep))
 
 
 def _hold_for_tests() -> None:

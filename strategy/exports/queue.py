@@ -108,6 +108,7 @@ async def _work(flask_app: Flask, concurrency: int, name: str, label: str, wait:
         try:
             await app.run_worker_async(
                 queues=[QUEUE], concurrency=concurrency, name=name, wait=wait, install_signal_handlers=wait,
+                delete_jobs="successful",  # the queue's row is of no use once done; ExportJob keeps the story
                 additional_context={"flask_app": flask_app, "worker": label},
                 update_heartbeat_interval=config["EXPORT_WORKER_HEARTBEAT_SECONDS"],
                 stalled_worker_timeout=config["EXPORT_WORKER_STALLED_SECONDS"])

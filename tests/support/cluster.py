@@ -10,8 +10,10 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 from strategy import PROJECT_ROOT
 
@@ -135,3 +137,43 @@ def get(url: str) -> http.client.HTTPResponse:
     response.body = response.read()
     connection.close()
     return response
+
+
+# The queue's settings for these processes: a dead worker is noticed within seconds, not half a minute.
+QUEUE_SETTINGS = {
+    "EXPORT_QUEUE": "procrastinate",
+    "PDF_WARM_UP": False,  # the app processes render no framework; workers start theirs on the first job
+    "PDF_RENDER_TIMEOUT": 900,  # a busy test machine; the limit is not what these tests check
+    "PASSWORD_HASH_PARAMETERS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
+    "EXPORT_WORKER_HEARTBEAT_SECONDS": 0.5,
+    "EXPORT_WORKER_STALLED_SECONDS": 3.0,
+    "EXPORT_STALLED_CHECK_SECONDS": 0.5,
+    "EXPORT_JOB_REFRESH_SECONDS": 1,
+}
+
+
+@contextmanager
+def queue_cluster(request, tmp_path: Path, monkeypatch, populate: Callable[[], Any]):
+    """A fresh PostgreSQL database with the queue's schema (through `flask export-queue-schema`) and
+    `populate()`'s data, for processes started from the returned Cluster (stopped afterwards). `cluster.hold`
+    is the EXPORT_JOB_HOLD_FILE: workers hold each job, marked running, until it exists; `cluster.data` is
+    what populate returned; `cluster.app` an app on the same database for the test's own look."""
+    from strategy.extensions import db
+    from tests.conftest import fresh_database, make_test_app
+
+    hold = tmp_path / "release-jobs"
+    with fresh_database("postgresql", request, tmp_path) as url:
+        cluster = Cluster(url, tmp_path, {**QUEUE_SETTINGS, "EXPORT_JOB_HOLD_FILE": str(hold)})
+        assert "Warteschlange angelegt." in cluster.flask("export-queue-schema")
+        monkeypatch.setenv("STRATEGY_INSTANCE_PATH", str(tmp_path / "test-instance"))
+        app = make_test_app(url)
+        with app.app_context():
+            cluster.data = populate()
+            db.session.remove()
+        cluster.app, cluster.hold = app, hold
+        try:
+            yield cluster
+        finally:
+            cluster.stop()
+            with app.app_context():
+                db.engine.dispose()
