@@ -45,6 +45,14 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_name(name, type_, parent_names):
+    """Leave out the search engines' own structures (FTS5 tables, the tsvector column, GIN indexes): the
+    models do not describe them; the migration that creates search_entry writes them by hand."""
+    from strategy.models.search_structures import is_engine_structure
+
+    return not is_engine_structure(name, type_)
+
+
 def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
@@ -92,6 +100,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -130,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     from .records import bp as records_bp
     from .review import bp as review_bp
     from .rounds import bp as rounds_bp
+    from .search import bp as search_bp
     from .spreadsheets import bp as spreadsheets_bp
     from .status import bp as status_bp
 
@@ -145,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_bp)
     app.register_blueprint(rounds_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(search_bp)
 
 
 __all__ = ["create_app"]

@@ -35,6 +35,7 @@ from .rounds import (
     StageKind,
     TaskState,
 )
+from .search import SearchEntry, SearchKind, SearchLayer
 from .strategy import (
     Field,
     FieldPhase,
@@ -55,6 +56,7 @@ __all__ = [
     "OPEN_STEP_STATUSES", "Organisation", "OrganisationKind", "Person", "Responsibility", "ResponsibilityRole", "ReviewState",
     "Revision", "RevisionKind", "Role", "StepStatus", "Strategy", "User", "Visibility", "WorkingGroup",
     "WorkingGroupMember", "Edition", "ImportUpload", "EditionIsImmutable", "ExportCache", "ExportJob", "ReviewComment", "financing_item_next_step", "name_key", "next_step_field", "step_is_overdue",
+    "SearchEntry", "SearchKind", "SearchLayer",
     "utcnow", "ReminderKind", "ReminderSent", "ReportingRound", "RoundStage", "RoundStatus",
     "RoundTask", "StageKind", "TaskState",
 ]
