@@ -50,7 +50,7 @@ def include_name(name, type_, parent_names):
     models do not describe them; the migration that creates search_entry writes them by hand."""
     from strategy.models.search_structures import is_engine_structure
 
-    return not is_engine_structure(name, type_)
+    return not is_engine_structure(name, type_, parent_names)
 
 
 def get_metadata():

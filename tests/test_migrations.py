@@ -45,7 +45,7 @@ def test_migrations_head_matches_the_models(migrated_app):
         # The search engines' own structures (FTS5 tables, tsvector column, GIN indexes) are no part of the
         # models; migrations/env.py leaves them out of autogenerate the same way.
         context = MigrationContext.configure(conn, opts={
-            "compare_type": True, "include_name": lambda name, type_, parents: not is_engine_structure(name, type_)})
+            "compare_type": True, "include_name": lambda name, type_, parents: not is_engine_structure(name, type_, parents)})
         diff = compare_metadata(context, db.metadata)
     assert diff == []
 

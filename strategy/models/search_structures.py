@@ -52,17 +52,20 @@ CREATE = {"sqlite": SQLITE_CREATE, "postgresql": PG_CREATE}
 DROP = {"sqlite": SQLITE_DROP, "postgresql": PG_DROP}
 
 ENGINE_TABLE_PREFIXES = ("search_fts", "search_trigram")
-ENGINE_NAMES = {"ix_search_entry_document", "ix_search_entry_folded", "document"}
+ENGINE_INDEXES = {"ix_search_entry_document", "ix_search_entry_folded"}
+ENGINE_COLUMNS = {"document"}
 
 
-def is_engine_structure(name: str | None, type_: str) -> bool:
+def is_engine_structure(name: str | None, type_: str, parent_names: dict | None = None) -> bool:
     """Whether a reflected name is one of the engines' own structures (FTS5 tables and their shadow tables,
-    the generated column, the GIN indexes), which the models do not describe."""
+    the generated column of search_entry, the GIN indexes), which the models do not describe."""
     if not name:
         return False
     if type_ == "table":
         return name.startswith(ENGINE_TABLE_PREFIXES)
-    return type_ in ("column", "index") and name in ENGINE_NAMES
+    if type_ == "column":
+        return name in ENGINE_COLUMNS and (parent_names or {}).get("table_name") == "search_entry"
+    return type_ == "index" and name in ENGINE_INDEXES
 
 
 def create_search_structures(bind: sa.Connection) -> None:
