@@ -199,6 +199,10 @@ def run(job_id: int, worker: str) -> None:
             except RenderError as failure:
                 db.session.rollback()
                 error = str(failure)[:500]
+            except Exception as failure:  # a bug or a lost database: the job must not stay "running" for ever
+                db.session.rollback()
+                current_app.logger.exception("export job %s broke", job_id)
+                error = f"internal: {type(failure).__name__}"
     job = db.session.get(ExportJob, job_id)
     job.finished_at = utcnow()
     if error:
