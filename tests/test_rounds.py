@@ -457,3 +457,28 @@ def test_the_board_downloads_as_xlsx_with_the_filter_applied(client, board):
     assert rows[0][0] == "Nr." and len(rows) == 2
     assert rows[1][1] == "=HYPERLINK(\"http://evil.example\")"  # a text cell, not a formula
     assert client.get(base(strategy) + f"{reporting_round.id}/tabelle.exe").status_code == 404
+
+
+# --- the strategy's Bundesland ----------------------------------------------------------------------
+
+def test_an_admin_sets_the_bundesland_and_the_log_says_so(client, auth, world):
+    strategy, _fields, users = world
+    auth.login(users["admin"])
+    data = {"title": strategy.title, "slug": strategy.slug, "subtitle": "", "framework_title": "",
+            "description": "", "owner_organisation_id": "", "visibility": "public"}
+    refused = client.post(f"/verwaltung/strategien/{strategy.id}/bearbeiten", data={**data, "bundesland": "XX"})
+    assert refused.status_code in (200, 422) and 'aria-invalid="true"' in refused.get_data(as_text=True)
+    client.post(f"/verwaltung/strategien/{strategy.id}/bearbeiten", data={**data, "bundesland": "BY"})
+    db.session.expire_all()
+    assert db.session.get(type(strategy), strategy.id).bundesland == "BY"
+    (event,) = events(AuditAction.STRATEGY_EDIT)
+    assert event.detail["bundesland"] == {"before": "NW", "after": "BY"}
+
+
+def test_an_archived_field_leaves_the_board(client, auth, world):
+    strategy, fields, users = world
+    open_round_via_form(client, auth, strategy, users["steering"])
+    fields[2].is_archived = True
+    db.session.commit()
+    html = client.get(base(strategy) + f"{the_round(strategy).id}/").get_data(as_text=True)
+    assert board_numbers(html) == [1, 2]

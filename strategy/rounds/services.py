@@ -271,6 +271,8 @@ def board_rows(reporting_round: ReportingRound, today: date | None = None) -> li
     today = today or local_today()
     rows = []
     for task in tasks_of(reporting_round):
+        if task.field.is_archived:  # out of the live framework, out of the round (its history stays)
+            continue
         state = task_state(task)
         deadline = None if reporting_round.is_closed and task.is_locked else _deadline(reporting_round, state)
         rows.append(BoardRow(
