@@ -158,3 +158,12 @@ def test_two_runs_at_the_same_moment_send_each_digest_exactly_once(world, smtp, 
     assert sorted(m.envelope_to[0] for m in messages) == ["anna@example.org", "bernd@example.org"]
     assert db.session.scalar(db.select(db.func.count(ReminderSent.id))) == 2
     assert db.session.scalar(db.select(db.func.count(OutgoingMail.id))) == 2
+
+
+def test_steering_is_reminded_of_the_edition_with_the_fields_not_yet_approved(runner, world, smtp):
+    run(runner, "2026-06-01")  # Fassung 3 June; the review deadline (29 May) has passed
+    [message] = smtp.wait_for(1)
+    assert message.envelope_to == ["lenkung@example.org"]
+    assert message.subject.startswith("Erinnerung: Fassung 03.06.2026")
+    assert "eingefroren" in message.text and "Noch nicht freigegeben sind:" in message.text
+    assert "1. Handlungsfeld 1 (offen)" in message.text and "2. Handlungsfeld 2 (eingereicht)" in message.text

@@ -482,3 +482,14 @@ def test_an_archived_field_leaves_the_board(client, auth, world):
     db.session.commit()
     html = client.get(base(strategy) + f"{the_round(strategy).id}/").get_data(as_text=True)
     assert board_numbers(html) == [1, 2]
+
+
+def test_a_field_added_during_an_open_round_gets_its_task(client, auth, world):
+    strategy, _fields, users = world
+    open_round_via_form(client, auth, strategy, users["steering"])
+    auth.logout()
+    auth.login(users["admin"])
+    response = client.post(f"/verwaltung/strategien/{strategy.id}/handlungsfelder/neu",
+                           data={"title": "Digitale Teilhabe", "goal_text": "Alle sind online."})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    assert sorted(t.field.number for t in the_round(strategy).tasks) == [1, 2, 3, 4]

@@ -15,6 +15,7 @@ from ..extensions import db
 from ..fields.services import load_field_row
 from ..models import Field, FieldAssignment, Revision, RevisionKind, Strategy, User, Visibility, utcnow
 from ..revisions import record_change
+from ..rounds.services import join_open_round
 from ..snapshots import field_snapshot
 from ..summaries import summary
 from .changes import apply_changes
@@ -73,6 +74,7 @@ def add_field(actor: User, strategy: Strategy, *, title: str, goal_text: str) ->
     record_change(field, actor, RevisionKind.CREATE, None, summary("field_created"))
     record_event(AuditAction.FIELD_CREATE, actor, object_type="field", object_id=field.id,
                  detail={"strategy": strategy.slug, "number": field.number, "title": title})
+    join_open_round(field)
     return field
 
 

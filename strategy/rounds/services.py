@@ -102,6 +102,17 @@ def open_round(strategy: Strategy, user: User, *, title: str, meeting_on: date,
     return reporting_round
 
 
+def join_open_round(field: Field) -> RoundTask | None:
+    """A field added while a round is open gets its task in that round too."""
+    reporting_round = db.session.scalar(
+        sa.select(ReportingRound).filter_by(strategy_id=field.strategy_id, status=RoundStatus.OPEN))
+    if reporting_round is None or task_for(reporting_round, field) is not None:
+        return None
+    task = RoundTask(round=reporting_round, field=field)
+    db.session.add(task)
+    return task
+
+
 def change_deadlines(reporting_round: ReportingRound, user: User, dates: dict[StageKind, date]) -> dict:
     """Steering moves a stage's deadline; returns what changed (before → after)."""
     if reporting_round.is_closed:
