@@ -127,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     from .core import bp as core_bp
     from .exports import bp as exports_bp
     from .fields import bp as fields_bp
+    from .notifications import bp as notifications_bp
     from .records import bp as records_bp
     from .review import bp as review_bp
     from .rounds import bp as rounds_bp
@@ -147,6 +148,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(rounds_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(notifications_bp)
 
 
 __all__ = ["create_app"]

@@ -106,6 +106,16 @@ def register(app: Flask) -> None:
         wait_for_delivery(app, timeout=120)  # background delivery: do not exit before it is done
         click.echo(f"{count} Erinnerung(en) verschickt.")
 
+    @app.cli.command("send-digests")
+    def send_digests_command() -> None:
+        """Mail each person who chose the daily digest their unread notifications (idempotent per day)."""
+        from .mail import wait_for_delivery
+        from .notifications import send_digests
+
+        sent = send_digests()
+        wait_for_delivery(app, timeout=60)
+        click.echo(f"{sent} Sammel-E-Mail(s) verschickt.")
+
     @app.cli.command("setup-demo")
     @click.option("--address", default="http://127.0.0.1:5000/", help="Where the app will be served.")
     def setup_demo(address: str) -> None:

@@ -30,6 +30,7 @@ stay readable in the database).
 from __future__ import annotations
 
 import base64
+import email.policy
 import logging
 import smtplib
 import ssl
@@ -249,8 +250,13 @@ def _deliver_one(session: Session, mail_id: int) -> int:
     return 1
 
 
+# Headers are folded only past RFC 5322's 998 characters: the standard library's folding at 78 drops the space
+# between an encoded word and the plain word after it ("„Handlungsfeld 1“zur"), so a subject stays on one line.
+_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
 def build_message(row: OutgoingMail, config) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["Subject"] = row.subject
     message["From"] = config["MAIL_SENDER"]
     name = row.recipient.name if row.recipient_id and (row.recipient is not None) else ""

@@ -61,7 +61,17 @@ def register(app: Flask) -> None:
             "current_locale": get_locale().language,  # "de" / "en" (the language, whatever its regional formats)
             "languages": current_app.config["LANGUAGES"],
             "current_path": request.full_path.rstrip("?") if request else "/",
+            "unread_notifications": _unread_notifications,
         }
+
+
+def _unread_notifications() -> int:
+    """The header's count: asked only by pages a signed-in person reads (one indexed COUNT)."""
+    from flask_login import current_user
+
+    from .notifications import unread_count
+
+    return unread_count(current_user) if current_user.is_authenticated else 0
 
 
 def css_string(value) -> Markup:

@@ -7,6 +7,7 @@ from .exports import ExportCache, ExportJob
 from .history import AuditEvent, Revision, RevisionKind
 from .imports import ImportUpload
 from .mail import MailStatus, OutgoingMail
+from .notifications import Delivery, Notification, NotificationPreference
 from .organisation import Organisation, OrganisationKind, Person, name_key
 from .publishing import ApiToken
 from .records import (
@@ -50,7 +51,7 @@ from .strategy import (
 )
 
 __all__ = [
-    "LoginThrottle", "MailStatus", "OutgoingMail", "SetPasswordToken", "Setting", "UserSession",
+    "LoginThrottle", "MailStatus", "OutgoingMail", "Delivery", "Notification", "NotificationPreference", "SetPasswordToken", "Setting", "UserSession",
     "ApiToken", "AuditEvent", "Direction", "Field", "FieldAssignment", "FieldPhase", "FinancingItem", "FundingSource",
     "FundingStatus", "Indicator", "IndicatorUnit", "IndicatorValue", "Membership", "Milestone", "NextStep",
     "OPEN_STEP_STATUSES", "Organisation", "OrganisationKind", "Person", "Responsibility", "ResponsibilityRole", "ReviewState",

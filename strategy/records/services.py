@@ -146,6 +146,7 @@ def save_step(field: Field, author: User, data: StepData, step: NextStep | None 
     before = _before(field)
     if step is not None:
         _check_version(step, version, describe_step)
+    previous_person_id = step.responsible_person_id if step is not None else None
     organisation = resolve_organisation(data.organisation_name)
     person = resolve_person(data.person_name, organisation)
     if step is None:
@@ -170,6 +171,10 @@ def save_step(field: Field, author: User, data: StepData, step: NextStep | None 
     step.updated_at = utcnow()
     _flush()
     record_change(field, author, RevisionKind.NEXT_STEP, before, summary(kind_summary, what=step.description[:200]))
+    if person is not None and person.id != previous_person_id:
+        from ..notifications.kinds import step_assigned
+
+        step_assigned(step, author)
     return step
 
 

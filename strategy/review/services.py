@@ -19,6 +19,7 @@ from ..extensions import db
 from ..fields.services import load_field_row
 from ..framework import COLUMN_LABELS
 from ..models import Edition, Field, ReviewComment, ReviewState, Revision, RevisionKind, Strategy, User, utcnow
+from ..notifications import kinds as notices
 from ..revisions import record_change
 from ..snapshots import Snapshot, field_snapshot
 from ..summaries import Summary, summary
@@ -63,6 +64,7 @@ def submit(field: Field, user: User) -> Revision:
     """Entwurf or zurückgegeben → zur Prüfung."""
     _transition(field, (ReviewState.DRAFT, ReviewState.RETURNED), ReviewState.SUBMITTED)
     record_event(AuditAction.FIELD_SUBMITTED, user, object_type="field", object_id=str(field.id))
+    notices.field_submitted(field, user)
     return _review_revision(field, user, summary("submitted"))
 
 
@@ -75,6 +77,8 @@ def return_field(field: Field, user: User, comment: str, column: str | None = No
     _transition(field, (ReviewState.SUBMITTED,), ReviewState.RETURNED)
     thread = _new_comment(field, user, body, column)
     record_event(AuditAction.FIELD_RETURNED, user, object_type="field", object_id=str(field.id))
+    db.session.flush()
+    notices.field_returned(field, user, thread)
     _review_revision(field, user, summary("returned", comment=body[:400]))
     return thread
 
@@ -90,6 +94,7 @@ def approve(field: Field, user: User, seen_fingerprint: str) -> Revision:
     field.approved_at = utcnow()
     field.approved_by = user
     record_event(AuditAction.FIELD_APPROVED, user, object_type="field", object_id=str(field.id))
+    notices.field_approved(field, user)
     return _review_revision(field, user, summary("approved"))
 
 
@@ -119,13 +124,17 @@ def _new_comment(field: Field, user: User, body: str, column: str | None,
 
 def add_comment(field: Field, user: User, body: str, column: str | None = None) -> ReviewComment:
     _check_column(column)
-    return _new_comment(field, user, _check_body(body), column)
+    comment = _new_comment(field, user, _check_body(body), column)
+    notices.review_comment(comment, user)
+    return comment
 
 
 def reply(comment: ReviewComment, user: User, body: str) -> ReviewComment:
     """Answer a thread; an answer to an answer joins the same thread (threads are one level deep)."""
     root = comment.parent or comment
-    return _new_comment(root.field, user, _check_body(body), None, parent=root)
+    answer = _new_comment(root.field, user, _check_body(body), None, parent=root)
+    notices.review_comment(answer, user)
+    return answer
 
 
 def resolve(comment: ReviewComment, user: User) -> None:
