@@ -48,9 +48,11 @@ def render_item(type_, obj, autogen_context):
 def include_name(name, type_, parent_names):
     """Leave out the search engines' own structures (FTS5 tables, the tsvector column, GIN indexes): the
     models do not describe them; the migration that creates search_entry writes them by hand."""
+    from strategy.exports.queue import is_queue_structure
     from strategy.models.search_structures import is_engine_structure
 
-    return not is_engine_structure(name, type_, parent_names)
+    # ... and the export queue's tables, which are Procrastinate's (flask export-queue-schema).
+    return not is_engine_structure(name, type_, parent_names) and not is_queue_structure(name, type_, parent_names)
 
 
 def get_metadata():

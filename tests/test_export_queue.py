@@ -224,3 +224,21 @@ def test_finished_jobs_are_forgotten_after_a_week_and_the_queue_keeps_no_done_ro
     request_job(client, f"/strategien/{strategy.slug}/handlungsrahmen.pdf")
     work_off(app)
     assert db.session.scalars(db.select(ExportJob.state)).all() == ["done"]  # only the new one is left
+
+
+def test_autogenerate_leaves_the_queues_own_tables_alone(app):
+    """`flask db migrate` on a database with the queue would otherwise propose to drop Procrastinate's tables."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from strategy.models.search_structures import is_engine_structure
+
+    def ours(name, type_, parents):
+        return not is_engine_structure(name, type_, parents)
+
+    with db.engine.connect() as conn:
+        unfiltered = compare_metadata(MigrationContext.configure(conn, opts={"include_name": ours}), db.metadata)
+        filtered = compare_metadata(MigrationContext.configure(conn, opts={"include_name": lambda *a: (
+            ours(*a) and not queue.is_queue_structure(*a))}), db.metadata)
+    assert {op[1].name for op in unfiltered if op[0] == "remove_table"} >= {"procrastinate_jobs", "procrastinate_workers"}
+    assert [op for op in filtered if op[0] == "remove_table"] == []

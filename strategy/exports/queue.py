@@ -73,6 +73,12 @@ def defer(job_id: int) -> int:
     return _web_app().tasks[TASK].defer(job_id=job_id)
 
 
+def is_queue_structure(name: str | None, type_: str, parent_names: dict | None = None) -> bool:
+    """Whether a reflected name is Procrastinate's (its schema is applied by `apply_schema`, not by our
+    migrations), so Alembic's autogenerate leaves it alone instead of proposing to drop it."""
+    return type_ == "table" and bool(name) and name.startswith("procrastinate_")
+
+
 def apply_schema(database_url: str) -> bool:
     """Create Procrastinate's tables and functions (its documented schema) unless they exist; True if created."""
     import psycopg
