@@ -449,3 +449,19 @@ def test_merged_cells_and_an_empty_header_are_named_in_the_preview(client, auth,
     location, preview = preview_of(client, strategy, workbook_with(fill))
     assert preview.status_code == 422
     assert any(expected in problem for problem in problems(preview.data.decode()))
+
+
+def test_an_open_steps_sheet_adds_and_changes_but_never_removes_the_closed_steps(client, auth, strategy, steering):
+    first = strategy.fields[0]
+    first.next_steps.append(NextStep(description="Schon erledigt", status=StepStatus.DONE, done_on=date(2026, 1, 5),
+                                     position=1))
+    db.session.commit()
+    auth.login(steering)
+    exported = client.get(f"/strategien/{strategy.slug}/offene-schritte.xlsx").data
+    edited = edit(exported, {"Offene Schritte": {"D2": "Treffen planen, mit Einladung"}})
+    location, preview = preview_of(client, strategy, edited)
+    assert "entfällt" not in preview.data.decode()
+    client.post(location + "/vorschau")
+    db.session.expire_all()
+    assert [s.description for s in db.session.get(Field, first.id).next_steps] == [
+        "Treffen planen, mit Einladung", "Schon erledigt"]

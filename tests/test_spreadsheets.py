@@ -128,8 +128,8 @@ def test_open_steps_as_a_spreadsheet_hold_only_open_steps(client, auth, make, st
     assert client.get(url(strategy, page="offene-schritte")).status_code in (302, 303)
     auth.login(make.user(role=Role.COORDINATOR, strategy=strategy))
     sheets = sheets_of(client.get(url(strategy, page="offene-schritte")).data)
-    assert list(sheets) == ["Schritte"]
-    assert [row[3] for row in sheets["Schritte"][1:]] == ["Treffen planen"]
+    assert list(sheets) == ["Offene Schritte"]
+    assert [row[3] for row in sheets["Offene Schritte"][1:]] == ["Treffen planen"]
 
 
 def test_funding_as_a_spreadsheet_follows_the_financing_block(client, auth, make, strategy):

@@ -34,10 +34,12 @@ class Sheet:
     spec: SheetSpec
     keys: list[str]
     rows: list[list[Any]]
+    # A name of its own (the open steps: an import of that sheet adds and changes, never removes).
+    title: str | None = None
 
     @property
     def name(self) -> str:
-        return self.spec.name
+        return self.title or self.spec.name
 
     @property
     def headers(self) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from dataclasses import field as dc_field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -158,6 +159,11 @@ def _text(value: Any) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
+def cell_text(value: Any) -> str:
+    """A cell as the mapping page shows it for an example: 4 rather than 4.0, dates as 31.12.2026."""
+    return _text(value)
+
+
 def _integer(value: Any, *, what: str) -> int | None:
     if value in (None, ""):
         return None
@@ -213,7 +219,10 @@ def _decimal(value: Any) -> Decimal | None:
     return number
 
 
+@lru_cache(maxsize=16)
 def _choices(members) -> dict[str, Any]:
+    """Every name of an enum's members (value, German and English label) → member; the same in any language,
+    so made once per process (switching the locale per cell would cost a second on 2,000 rows)."""
     names: dict[str, Any] = {}
     for member in members:
         names[normalise(member.value)] = member
@@ -683,7 +692,15 @@ class Outcome:
     counts: dict[str, int] = dc_field(default_factory=dict)
 
 
-def _responsible(text: str):
+def _responsible(text: str, known: dict[str, tuple]):
+    """The person and organisation a cell names ("Name – Organisation", or one of them), resolved once per
+    import: 2,000 steps of the same Jobcenter look it up once."""
+    if text not in known:
+        known[text] = _resolve_responsible(text)
+    return known[text]
+
+
+def _resolve_responsible(text: str):
     from ..records.services import resolve_organisation, resolve_person
 
     parts = [p.strip() for p in (text or "").split(" – ") if p.strip()]
@@ -704,7 +721,7 @@ def _known_organisation(name: str):
                                                                                    name_key(o.short_name))), None)
 
 
-def _apply_step(field: Field, change: RecordChange, today: date) -> None:
+def _apply_step(field: Field, change: RecordChange, today: date, known: dict[str, tuple]) -> None:
     values = change.row.values
     step = change.record
     if step is None:
@@ -713,7 +730,7 @@ def _apply_step(field: Field, change: RecordChange, today: date) -> None:
     if "description" in values:
         step.description = values["description"]
     if "responsible" in values and (change.record is None or values["responsible"] != step.responsible_label):
-        step.responsible_person, step.responsible_organisation = _responsible(values["responsible"])
+        step.responsible_person, step.responsible_organisation = _responsible(values["responsible"], known)
     for key in ("due_date", "progress_note"):
         if key in values:
             setattr(step, key, values[key] if key != "progress_note" else values[key][:500])
@@ -763,6 +780,7 @@ def apply_plan(plan: Plan, strategy: Strategy, user: User, filename: str, today:
         raise ValueError("a plan with problems is never applied")
     outcome = Outcome(counts={"steps": 0, "financing": 0, "values": 0, "texts": 0})
     note = summary("imported", file=filename[:200])
+    known: dict[str, tuple] = {}
     for item in plan.changed_fields:
         field = item.field
         if field is None:
@@ -783,7 +801,7 @@ def apply_plan(plan: Plan, strategy: Strategy, user: User, filename: str, today:
             if change.action == "removed":
                 db.session.delete(change.record)
             elif change.action in ("new", "changed"):
-                _apply_step(field, change, today)
+                _apply_step(field, change, today, known)
             outcome.counts["steps"] += change.action != "conflict"
         for change in item.financing:
             if change.action == "removed":

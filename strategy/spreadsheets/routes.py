@@ -24,7 +24,7 @@ from .columns import SHEETS, SHEETS_BY_KEY
 from .export import Sheet, workbook
 from .files import BadFile, check_size, column_letter
 from .forms import MappingForm, NewStrategyUploadForm, UploadForm
-from .imports import SheetMapping, guess_sheet
+from .imports import SheetMapping, cell_text, guess_sheet
 from .writing import MIMETYPES, write_csv, write_ods, write_xlsx
 
 FORMATS = tuple(MIMETYPES)
@@ -78,6 +78,7 @@ def open_steps_sheet(slug: str, fmt: str):
     steps = [s for s in workbook(current_user, strategy) if s.spec.key == "steps"]
     open_labels = {str(s.label) for s in StepStatus if s.is_open}
     for sheet in steps:
+        sheet.title = _("Offene Schritte")
         status = sheet.keys.index("status")
         sheet.rows = [row for row in sheet.rows if str(row[status]) in open_labels]
     return _send(steps, fmt, f"Offene-Schritte-{strategy.slug}", csv_sheet="schritte")
@@ -221,7 +222,7 @@ def import_mapping(upload_id: int):
         return redirect(url_for(".import_preview", upload_id=upload.id))
     return render_template("spreadsheets/mapping.html", upload=upload, sheets=list(enumerate(sheets)),
                            mapping=mapping, form=form, specs=SHEETS, specs_by_key=SHEETS_BY_KEY,
-                           column_letter=column_letter, strategy=upload.strategy)
+                           column_letter=column_letter, cell_text=cell_text, strategy=upload.strategy)
 
 
 @bp.route("/import/<id:upload_id>/vorschau", methods=["GET", "POST"])
