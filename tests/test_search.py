@@ -401,6 +401,13 @@ def test_a_bad_date_is_explained_next_to_the_field_and_the_input_kept(client, co
     assert 'value="Nordstadt"' in page.text and 'value="31.02.2026"' in page.text
 
 
+def test_a_plain_search_shows_no_filter_error_and_an_unknown_kind_is_said(client, corpus):
+    plain = client.get("/suche?q=Nordstadt")
+    assert 'class="form-error"' not in plain.text and "2 Treffer" in plain.text
+    unknown = client.get("/suche?q=Nordstadt&art=gibtsnicht")
+    assert "Diese Art gibt es nicht" in unknown.text and "2 Treffer" in unknown.text
+
+
 def test_filters_narrow_by_field_kind_and_date(corpus):
     assert set(found(ANONYMOUS, "Nordstadt", field_number=2)) == {"2:current_state"}
     assert found(ANONYMOUS, "Beratung", kinds=frozenset({SearchKind.STEP})) == ["1:step"]
@@ -414,3 +421,18 @@ def test_the_header_offers_search_to_signed_in_readers_and_on_status_pages(clien
     assert 'role="search"' in client.get("/strategien/teststadt/status").text
     auth.login(make.user())
     assert 'role="search"' in client.get("/").text
+
+
+def test_many_hits_are_paged_and_every_page_renders(client, make):
+    strategy = make.strategy(fields=1, visibility=Visibility.PUBLIC, slug="viele")
+    field = make.field(strategy, 1)
+    for n in range(60):
+        field.next_steps.append(NextStep(description=f"Nordlicht-Runde {n}", position=n))
+    db.session.commit()
+    make.approve(field)
+    first = client.get("/suche?q=Nordlicht")
+    assert "60 Treffer" in first.text and "Seite 1 von 2" in first.text and "Nächste Seite" in first.text
+    second = client.get("/suche?q=Nordlicht&seite=2")
+    assert second.status_code == 200
+    assert "Seite 2 von 2" in second.text and "Vorherige Seite" in second.text
+    assert second.text.count('class="search-hit"') == 10

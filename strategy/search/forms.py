@@ -32,7 +32,7 @@ class SearchForm(BaseForm):
     strategie = SelectField(_l("Strategie"), choices=[], validate_choice=False)
     feld = NumberField(_l("Handlungsfeld (Nummer)"), validators=[
         Optional(), NumberRange(min=1, max=999, message=_l("Bitte eine Nummer zwischen 1 und 999."))])
-    art = SelectField(_l("Art"), choices=[], validate_choice=True)
+    art = SelectField(_l("Art"), choices=[], validate_choice=False)
     von = DayField(_l("Geändert ab"), validators=[Optional()], render_kw={"type": "date"})
     bis = DayField(_l("Geändert bis"), validators=[Optional()], render_kw={"type": "date"})
     verlauf = BooleanField(_l("Auch in älteren Ständen und Fassungen suchen"))
@@ -42,6 +42,11 @@ class SearchForm(BaseForm):
         super().__init__(*args, **kwargs)
         self.strategie.choices = [("", _l("alle Strategien"))] + [(s.slug, s.title) for s in strategies]
         self.art.choices = [("", _l("alle Arten"))] + [(kind.value, KIND_LABELS[kind]) for kind in SearchKind]
+
+    def validate_art(self, field) -> None:
+        # Missing means "alle Arten"; an unknown value (an edited address) is said, not silently ignored.
+        if field.data and field.data not in SearchKind._value2member_map_:
+            raise ValidationError(_l("Diese Art gibt es nicht; gesucht wird in allen Arten."))
 
     def validate_bis(self, field) -> None:
         if field.data and self.von.data and field.data < self.von.data:
