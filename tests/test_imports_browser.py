@@ -34,6 +34,7 @@ def test_steering_imports_an_edited_workbook_after_reading_the_preview(live_serv
     page.goto(live_server.url + OVERVIEW)
     page.get_by_role("link", name="Aus Datei importieren").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Handlungsrahmen aus Datei importieren")
+    assert_accessible(page)
     page.get_by_label("Datei").set_input_files(str(path))
     page.get_by_role("button", name="Hochladen").click()
 
