@@ -16,6 +16,7 @@ from strategy.admin import numbering, strategies
 from strategy.admin.gdpr import PERSON_PLACEHOLDER
 from strategy.extensions import db
 from strategy.fields.services import load_field_row
+from strategy.mail import send_mail
 from strategy.models import (
     AuditEvent,
     Field,
@@ -50,9 +51,11 @@ def world(make):
     person = make.person("Erika Beispiel", organisation=organisation, email="erika@example.org")
     admin = make.user(admin=True, name="Ada Admin", email="ada@example.org")
     coordinator = make.user(role=Role.COORDINATOR, strategy=strategy, fields=(fields[0],), name="Kai Koordination")
+    mail = send_mail(coordinator, "password_reset", hours=72, link="https://strategie.example/passwort-setzen")
+    db.session.commit()
     return SimpleNamespace(
         strategy=strategy, fields=fields, field=fields[0], organisation=organisation, person=person, admin=admin,
-        coordinator=coordinator,
+        coordinator=coordinator, mail=mail,
         steering=make.user(role=Role.STEERING, strategy=strategy),
         partner=make.user(role=Role.PARTNER, strategy=strategy),
     )
@@ -66,6 +69,7 @@ def _sample_values(world) -> dict[str, int]:
         "organisation_id": world.organisation.id,
         "person_id": world.person.id,
         "account_id": world.coordinator.id,
+        "mail_id": world.mail.id,
     }
 
 
