@@ -29,11 +29,21 @@ MAX_QUERY_TERMS = 12
 _stemmer = Stemmer.Stemmer("german")
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    if char == "ß":
+        return "ss"
+    decomposed = unicodedata.normalize("NFKD", char)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def fold(text: str) -> str:
     """Lower case, ß → ss, without diacritics (ä → a, é → e)."""
-    text = text.lower().replace("ß", "ss")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
+    # Character by character only where a text is not ASCII (reindexing folds millions of texts).
+    return _NON_ASCII.sub(lambda m: _fold_char(m.group()), text.lower())
 
 
 @lru_cache(maxsize=65536)
