@@ -30,7 +30,7 @@ def app_config(smtp, clock):
 
 
 @pytest.fixture
-def world(make, client, auth):
+def opened(make, client, auth):
     """A round for the meeting on 8 June 2026 (Aktualisierung bis 13 May, Prüfung bis 29 May, Fassung 3 June);
     Anna coordinates fields 1 and 2 (2 is already submitted), Bernd field 3."""
     strategy = make.strategy(fields=3, title="Gesamtstrategie Neuzuwanderung")
@@ -53,6 +53,55 @@ def world(make, client, auth):
     assert response.status_code == 302
     auth.logout()
     return strategy, fields, users
+
+
+@pytest.fixture
+def world(opened, smtp):
+    """The round, once its "round opened" notifications have been mailed (the tests below count reminders)."""
+    smtp.wait_for(2)
+    smtp.messages.clear()
+    return opened
+
+
+def test_opening_a_round_notifies_its_coordinators_in_the_app_and_by_mail(opened, smtp):
+    from strategy.models import Notification
+
+    strategy, _fields, users = opened
+    messages = smtp.wait_for(2)
+    assert sorted(m.envelope_to[0] for m in messages) == ["anna@example.org", "bernd@example.org"]
+    assert "Stefanie Lenkung hat die Berichtsrunde „Koordinierungsgruppe Juni 2026“ eröffnet" in messages[0].text
+    notes = db.session.scalars(db.select(Notification).filter_by(kind="round_opened")).all()
+    assert sorted(n.user_id for n in notes) == sorted([users["anna"].id, users["bernd"].id])  # not the opener
+    reporting_round = db.session.scalar(db.select(ReportingRound))
+    assert notes[0].object_id == str(reporting_round.id) and notes[0].strategy_id == strategy.id
+
+
+def test_a_reminder_is_also_a_notification_and_stays_out_of_the_daily_digest(runner, world, smtp):
+    from strategy.models import Notification
+
+    _strategy, _fields, users = world
+    run(runner, "2026-05-08")
+    smtp.wait_for(2)
+    [note] = db.session.scalars(db.select(Notification).filter_by(kind="deadline_near",
+                                                                  user_id=users["anna"].id)).all()
+    assert note.emailed_at is not None and note.params["count"] == 1
+
+
+def test_who_switched_deadline_reminders_off_gets_none_and_a_daily_digest_reader_gets_it_there(runner, world,
+                                                                                              smtp):
+    from strategy.models import Delivery, Notification
+    from strategy.notifications.services import set_preferences
+
+    _strategy, _fields, users = world
+    set_preferences(users["anna"], {"deadline_near": Delivery.OFF})
+    set_preferences(users["bernd"], {"deadline_near": Delivery.DIGEST})
+    db.session.commit()
+    assert "0 Erinnerung(en) verschickt." in run(runner, "2026-05-08")
+    assert smtp.messages == []
+    notes = db.session.scalars(db.select(Notification).filter_by(kind="deadline_near")).all()
+    assert [(n.user_id, n.emailed_at) for n in notes] == [(users["bernd"].id, None)]  # for the daily digest
+    assert "0 Erinnerung(en) verschickt." in run(runner, "2026-05-08")  # still claimed: nothing twice
+    assert len(db.session.scalars(db.select(Notification).filter_by(kind="deadline_near")).all()) == 1
 
 
 def run(runner, day: str):

@@ -101,8 +101,12 @@ def set_preferences(user: User, choices: dict[str, Delivery]) -> None:
 
 def notify(kind: NotificationKind, recipients: Iterable[User], *, actor: User | None,
            may_read: Callable[[User], bool], strategy: Strategy | None = None, field: Field | None = None,
-           object_type: str = "", object_id: int | str = "", params: dict | None = None) -> list[Notification]:
-    """Notify each recipient who may read it, except the actor and those who switched the kind off."""
+           object_type: str = "", object_id: int | str = "", params: dict | None = None,
+           mail: bool = True) -> list[Notification]:
+    """Notify each recipient who may read it, except the actor and those who switched the kind off.
+
+    `mail=False`: the caller mails the notifications itself (a round's reminder digest, with its .ics, is the
+    "deadline near" notification's e-mail) and sets their `emailed_at`."""
     if kind.key not in KINDS:
         raise ValueError(f"unknown notification kind {kind.key!r}")
     seen: set[int] = set()
@@ -122,7 +126,7 @@ def notify(kind: NotificationKind, recipients: Iterable[User], *, actor: User | 
                                     params=params or {}, created_at=moment)
         db.session.add(notification)
         written.append(notification)
-        if delivery == Delivery.IMMEDIATELY:
+        if delivery == Delivery.IMMEDIATELY and mail:
             db.session.flush()
             send_mail(user, "notification", notification=notification, kind=kind,
                       link=absolute_url("notifications.open", notification_id=notification.id))

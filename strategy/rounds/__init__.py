@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("rounds", __name__, url_prefix="/strategien")
 
-from . import routes  # noqa: E402,F401
+from . import notices, routes  # noqa: E402,F401  (notices registers the notification kinds)

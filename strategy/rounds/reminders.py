@@ -7,6 +7,10 @@ One digest per person per stage, listing only that person's items, never one mai
 A digest goes out once a stage's deadline is REMINDER_WORKING_DAYS working days away or nearer (and on the
 day itself), with an .ics of the deadline.
 
+Each digest is also a "deadline near" notification in the app (rounds/notices.py): the person's choice
+for that kind decides whether the digest is mailed now (immediately, the default), left to the
+notifications' daily digest, or not sent at all (off).
+
 Idempotent: each digest first claims its `ReminderSent` row (unique per person, round, stage and kind; an
 INSERT that does nothing when the row exists) and queues its mail in the same transaction, under the same key.
 On PostgreSQL the run also holds a transaction-level advisory lock, so a second run started at the same
@@ -30,6 +34,7 @@ from ..days import working_days_between
 from ..extensions import db
 from ..mail import Attachment, absolute_url, babel_locale, base_url, language_of, send_mail
 from ..models import (
+    Delivery,
     Field,
     Membership,
     ReminderKind,
@@ -43,7 +48,9 @@ from ..models import (
     User,
     utcnow,
 )
+from ..notifications.services import preferences
 from ..permissions import can_edit_field, can_review_field
+from .notices import DEADLINE_NEAR, deadline_near
 from .services import task_state, tasks_of
 
 # How many working days before a deadline its digest goes out.
@@ -168,6 +175,13 @@ def send_reminders(today: date) -> int:
     for digest in digests(today):
         if not _claim(digest):
             continue
+        # The "deadline near" notification in the app; its e-mail is this digest, if the person wants it now.
+        written = deadline_near(digest.user, digest.round, digest.stage.kind, digest.stage.due_on,
+                                len(digest.items))
+        if not written or preferences(digest.user)[DEADLINE_NEAR.key] != Delivery.IMMEDIATELY:
+            continue  # switched off, or left for the notifications' daily digest
+        for notification in written:
+            notification.emailed_at = utcnow()
         g.setdefault("mail_rendering", True)  # flask_babel ignores force_locale while `g` is empty (mail.py)
         with force_locale(babel_locale(language_of(digest.user))):
             ics = deadline_ics(digest)

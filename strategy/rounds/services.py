@@ -41,6 +41,7 @@ from ..models import (
     utcnow,
 )
 from ..review.services import ReviewError, create_edition
+from .notices import round_opened
 
 # Working days before the meeting, per stage: three weeks to update, a week to review, the edition two days
 # before the meeting so it can be sent with the invitation (what a city's Lenkungskreis usually needs).
@@ -99,6 +100,7 @@ def open_round(strategy: Strategy, user: User, *, title: str, meeting_on: date,
                  detail={"round": reporting_round.id, "title": reporting_round.title,
                          "meeting_on": meeting_on.isoformat(),
                          **{kind.value: dates[kind].isoformat() for kind in STAGE_ORDER}})
+    round_opened(reporting_round, user)
     return reporting_round
 
 
