@@ -182,6 +182,109 @@ def test_steps_financing_and_values_are_added_changed_and_removed(client, auth, 
     assert [r.field.number for r in import_revisions(strategy)] == [1, 2]
 
 
+def test_working_groups_and_responsible_are_imported_and_a_kept_group_keeps_its_members(client, auth, make,
+                                                                                        strategy, steering):
+    from strategy.models import Organisation, Person, Responsibility, WorkingGroup, WorkingGroupMember
+
+    first = strategy.fields[0]
+    member = Person(name="Maria Mitglied")
+    first.working_groups.append(WorkingGroup(name="FG Sprache", members=[WorkingGroupMember(person=member)]))
+    first.working_groups.append(WorkingGroup(name="FG Alt", position=1))
+    first.responsibilities.append(Responsibility(organisation=Organisation(name="Jobcenter Musterstadt")))
+    db.session.commit()
+    auth.login(steering)
+    edited = edit(export(client, strategy), {"Handlungsrahmen": {
+        "F2": "FG Sprache; FG Arbeit",  # FG Alt goes, FG Arbeit comes
+        "G2": "Jobcenter Musterstadt; Güntürk (MIA-DO-KI)",
+        "F3": "FG Wohnen",
+    }})
+    location, preview = preview_of(client, strategy, edited)
+    html = preview.data.decode()
+    assert "2 Handlungsfelder werden geändert" in html, problems(html)
+    assert "behält ihre Mitglieder" in html
+    assert "<ins>Arbeit</ins>" in html or "FG Arbeit</ins>" in html or "Arbeit" in html
+    client.post(location + "/vorschau")
+    db.session.expire_all()
+    first, second = load_field_row(strategy.fields[0].id), load_field_row(strategy.fields[1].id)
+    assert [g.name for g in first.working_groups] == ["FG Sprache", "FG Arbeit"]
+    assert [m.label for m in first.working_groups[0].members] == ["Maria Mitglied"]
+    assert [r.label for r in first.responsibilities] == ["Jobcenter Musterstadt", "Güntürk (MIA-DO-KI)"]
+    added = first.responsibilities[1]
+    assert added.person.name == "Güntürk" and added.organisation.name == "MIA-DO-KI"
+    assert [g.name for g in second.working_groups] == ["FG Wohnen"]
+    revisions = import_revisions(strategy)
+    assert [(r.field.number, sorted(r.changed_columns)) for r in revisions] == [
+        (1, ["responsible", "working_groups"]), (2, ["working_groups"])]
+    assert db.session.scalar(db.select(db.func.count(WorkingGroup.id)).filter_by(name="FG Alt")) == 0
+    # The same file again changes nothing.
+    before = all_revisions()
+    location, preview = preview_of(client, strategy, export(client, strategy))
+    assert "0 Handlungsfelder werden geändert" in preview.data.decode()
+    assert all_revisions() == before
+
+
+def test_indicators_are_added_changed_and_removed_and_values_may_name_a_new_one(client, auth, strategy, steering):
+    from decimal import Decimal
+
+    from strategy.models import Indicator, IndicatorUnit, IndicatorValue
+
+    first = strategy.fields[0]
+    first.indicators.append(Indicator(name="Teilnehmende", baseline=Decimal(5), values=[
+        IndicatorValue(observed_on=date(2025, 12, 31), value=Decimal(10))]))
+    first.indicators.append(Indicator(name="Wird gestrichen", position=1, values=[
+        IndicatorValue(observed_on=date(2025, 12, 31), value=Decimal(1))]))
+    db.session.commit()
+    auth.login(steering)
+    book = openpyxl.load_workbook(io.BytesIO(export(client, strategy)))
+    indicators = book["Kennzahlen"]
+    assert [c.value for c in indicators[1]][3:] == ["Kennzahl", "Einheit", "Ausgangswert", "Zielwert", "Zieldatum"]
+    indicators["D2"] = "Teilnehmende insgesamt"  # renamed: its values follow it
+    indicators["G2"] = 40  # a target
+    indicators.delete_rows(3)  # "Wird gestrichen" goes with its value
+    indicators.append([None, None, 2, "Quote der Vermittlungen", "Prozent", "12,5", 30, "31.12.2030"])
+    values = book["Kennzahlwerte"]
+    values.delete_rows(2, values.max_row)
+    values.append([1, "Teilnehmende insgesamt", date(2025, 12, 31), 10, ""])
+    values.append([1, "Teilnehmende insgesamt", date(2026, 6, 30), 25, "Stand 06/2026"])
+    values.append([2, "Quote der Vermittlungen", date(2026, 6, 30), "18,5", "Jobcenter"])
+    out = io.BytesIO()
+    book.save(out)
+    location, preview = preview_of(client, strategy, out.getvalue())
+    html = preview.data.decode()
+    assert preview.status_code == 200 and not problems(html), problems(html)
+    for expected in ("Kennzahlen", "Teilnehmende insgesamt", "Wird gestrichen", "Quote der Vermittlungen",
+                     "Quote der Vermittlungen (30.06.2026)"):
+        assert expected in html
+    client.post(location + "/vorschau")
+    db.session.expire_all()
+    first, second = load_field_row(strategy.fields[0].id), load_field_row(strategy.fields[1].id)
+    assert [(i.name, i.target) for i in first.indicators] == [("Teilnehmende insgesamt", Decimal(40))]
+    assert [v.value for v in first.indicators[0].values] == [Decimal(10), Decimal(25)]
+    [quote] = second.indicators
+    assert (quote.unit, quote.baseline, quote.target, quote.target_date) == (
+        IndicatorUnit.PERCENT, Decimal("12.5"), Decimal(30), date(2030, 12, 31))
+    assert [(v.observed_on, v.value, v.source_note) for v in quote.values] == [
+        (date(2026, 6, 30), Decimal("18.5"), "Jobcenter")]
+    assert db.session.scalar(db.select(db.func.count(Indicator.id)).filter_by(name="Wird gestrichen")) == 0
+    assert [r.field.number for r in import_revisions(strategy)] == [1, 2]
+
+
+def test_a_value_of_an_indicator_named_nowhere_is_a_problem_with_its_place(client, auth, strategy, steering):
+    auth.login(steering)
+    book = openpyxl.load_workbook(io.BytesIO(export(client, strategy)))
+    book["Kennzahlwerte"].append([1, "Unbekannt", date(2026, 6, 30), 3, ""])
+    book["Kennzahlen"].append([None, None, 2, "Doppelt", "", "", "", ""])
+    book["Kennzahlen"].append([None, None, 2, "doppelt", "", "", "", ""])
+    out = io.BytesIO()
+    book.save(out)
+    before = all_revisions()
+    _, preview = preview_of(client, strategy, out.getvalue())
+    found = problems(preview.data.decode())
+    assert any(p.startswith("Kennzahlwerte!B2") and "Unbekannt" in p for p in found), found
+    assert any(p.startswith("Kennzahlen!D3") and "zweimal" in p for p in found), found
+    assert all_revisions() == before
+
+
 def test_a_row_changed_since_the_export_is_a_conflict_and_is_not_overwritten(client, auth, make, app, strategy,
                                                                             steering):
     auth.login(steering)
@@ -318,14 +421,15 @@ def test_a_word_table_like_dortmunds_imports_into_the_13_fields(client, auth, de
     html = preview.data.decode()
     assert preview.status_code == 200, problems(html)
     assert "13 Handlungsfelder werden geändert" in html
-    assert "Verantwortlich" in html  # read for information only, named in the note
+    assert "Verantwortlich" in html  # the column "Verantwortlich" of the table is imported too
     client.post(location + "/vorschau")
     revisions = import_revisions(demo)
     assert len(revisions) == 13
     field = load_field_row(demo.fields[12].id)
     assert field.current_state == "Die Ausgangslage im Handlungsfeld 13.\nZweiter Absatz."
     assert field.vision == "In zehn Jahren ist Handlungsfeld 13 erreicht."
-    assert set(revisions[0].changed_columns) == {"current_state", "vision", "gaps"} | (
+    assert [r.label for r in field.responsibilities] == ["Dezernat 5"]
+    assert set(revisions[0].changed_columns) == {"current_state", "vision", "gaps", "responsible"} | (
         {"central_processes", "strategic_goals", "future_challenges", "what_worked", "financing_notes"}
         & set(revisions[0].changed_columns))
 
@@ -348,6 +452,37 @@ def test_a_new_strategy_is_created_from_a_word_file(client, auth, make):
     assert [f.title for f in strategy.fields] == titles
     assert len(import_revisions(strategy)) == 13
     assert db.session.scalar(db.select(AuditEvent).filter_by(action="strategy.create")) is not None
+    assert [r.label for r in strategy.fields[0].responsibilities] == ["Dezernat 5"]
+
+
+def test_a_new_strategy_from_an_export_brings_groups_people_indicators_and_values(client, auth, make, strategy):
+    from decimal import Decimal
+
+    from strategy.models import Indicator, IndicatorValue, Organisation, Responsibility, WorkingGroup
+
+    first = strategy.fields[0]
+    first.working_groups.append(WorkingGroup(name="FG Sprache"))
+    first.responsibilities.append(Responsibility(organisation=Organisation(name="Jobcenter Musterstadt")))
+    first.indicators.append(Indicator(name="Teilnehmende", target=Decimal(50), values=[
+        IndicatorValue(observed_on=date(2025, 12, 31), value=Decimal(10), source_note="Stand 12/2025")]))
+    db.session.commit()
+    admin = make.user(admin=True)
+    auth.login(admin)
+    data = export(client, strategy)
+    response = client.post("/strategien/neu-aus-datei", data={
+        "title": "Kopie", "slug": "kopie", "file": (io.BytesIO(data), "export.xlsx")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302, response.data.decode()[:3000]
+    html = client.get(response.headers["Location"] + "/vorschau").data.decode()
+    assert not problems(html), problems(html)
+    client.post(response.headers["Location"] + "/vorschau")
+    copy = db.session.scalar(db.select(Strategy).filter_by(slug="kopie"))
+    field = load_field_row(copy.fields[0].id)
+    assert [g.name for g in field.working_groups] == ["FG Sprache"]
+    assert [r.label for r in field.responsibilities] == ["Jobcenter Musterstadt"]
+    assert [(i.name, i.target) for i in field.indicators] == [("Teilnehmende", Decimal(50))]
+    assert [(v.value, v.source_note) for v in field.indicators[0].values] == [(Decimal(10), "Stand 12/2025")]
+    assert [s.description for s in field.next_steps] == ["Treffen planen"]
 
 
 def test_only_admins_create_a_strategy_from_a_file(client, auth, make, strategy, steering):

@@ -23,8 +23,6 @@ class SheetColumn:
     kind: str = "text"  # text | id | version | number | date | decimal | status | source | funding | unit | bool
     variants: tuple[str, ...] = ()
     hidden: bool = False
-    # Shown for information; an import leaves these as they are (people and groups are edited on the pages).
-    imported: bool = True
     required: bool = False
 
 
@@ -71,9 +69,9 @@ FRAMEWORK_SHEET = SheetSpec("framework", _l("Handlungsrahmen"), (
                                                          "handlungsfeld (hf)")),
     SheetColumn("goal_text", _l("Ziel"), variants=("leitziel", "goal", "ziel des handlungsfelds")),
     SheetColumn("working_groups", COLUMN_LABELS["working_groups"], variants=("fachgruppe", "fachgruppen", "fg",
-                                                                             "working groups"), imported=False),
+                                                                             "working groups")),
     SheetColumn("responsible", COLUMN_LABELS["responsible"], variants=("verantwortlich", "zustandigkeit",
-                                                                       "responsible"), imported=False),
+                                                                       "responsible")),
     *(SheetColumn(key, _l("Finanzierung (Text)") if key == "financing_notes" else COLUMN_LABELS[key],
                   variants=_TEXT_VARIANTS.get(key, ())) for key in TEXT_COLUMNS),
 ))
@@ -105,11 +103,11 @@ FINANCING_SHEET = SheetSpec("financing", _l("Finanzierung"), (
 
 INDICATORS_SHEET = SheetSpec("indicators", _l("Kennzahlen"), (
     ID, VERSION, FIELD_NUMBER,
-    SheetColumn("name", _l("Kennzahl"), variants=("indikator", "indicator", "name"), imported=False),
-    SheetColumn("unit", _l("Einheit"), "unit", ("unit",), imported=False),
-    SheetColumn("baseline", _l("Ausgangswert"), "decimal", ("baseline",), imported=False),
-    SheetColumn("target", _l("Zielwert"), "decimal", ("ziel", "target"), imported=False),
-    SheetColumn("target_date", _l("Zieldatum"), "date", ("target date",), imported=False),
+    SheetColumn("name", _l("Kennzahl"), variants=("indikator", "indicator", "name"), required=True),
+    SheetColumn("unit", _l("Einheit"), "unit", ("unit",)),
+    SheetColumn("baseline", _l("Ausgangswert"), "decimal", ("baseline",)),
+    SheetColumn("target", _l("Zielwert"), "decimal", ("ziel", "target")),
+    SheetColumn("target_date", _l("Zieldatum"), "date", ("target date",)),
 ), block="indicators")
 
 VALUES_SHEET = SheetSpec("values", _l("Kennzahlwerte"), (

@@ -32,13 +32,18 @@ from ..models import (
     FinancingItem,
     FundingSource,
     FundingStatus,
+    Indicator,
     IndicatorUnit,
     IndicatorValue,
     NextStep,
+    Responsibility,
+    ResponsibilityRole,
     RevisionKind,
     StepStatus,
     Strategy,
     User,
+    WorkingGroup,
+    name_key,
     utcnow,
 )
 from ..revisions import record_change
@@ -47,6 +52,7 @@ from ..summaries import summary
 from .columns import (
     FINANCING_SHEET,
     FRAMEWORK_SHEET,
+    INDICATORS_SHEET,
     SHEETS,
     SHEETS_BY_KEY,
     STEPS_SHEET,
@@ -376,7 +382,7 @@ class TextChange:
 
 @dataclass
 class RecordChange:
-    """A step, financing item or indicator value that is new, changed, removed, or in conflict."""
+    """A step, financing item, indicator or indicator value that is new, changed, removed, or in conflict."""
 
     action: str  # new | changed | removed | conflict
     label: str
@@ -393,16 +399,25 @@ class FieldPlan:
     texts: list[TextChange] = dc_field(default_factory=list)
     steps: list[RecordChange] = dc_field(default_factory=list)
     financing: list[RecordChange] = dc_field(default_factory=list)
+    indicators: list[RecordChange] = dc_field(default_factory=list)
     values: list[RecordChange] = dc_field(default_factory=list)
     conflict: str = ""  # the field's own row is older in the file than in the app: its texts stay as they are
 
     @property
+    def records(self) -> list[RecordChange]:
+        return self.steps + self.financing + self.indicators + self.values
+
+    @property
     def changes(self) -> list[RecordChange]:
-        return [c for c in self.steps + self.financing + self.values if c.action != "conflict"]
+        return [c for c in self.records if c.action != "conflict"]
 
     @property
     def conflicts(self) -> list[RecordChange]:
-        return [c for c in self.steps + self.financing + self.values if c.action == "conflict"]
+        return [c for c in self.records if c.action == "conflict"]
+
+    @property
+    def changes_groups(self) -> bool:
+        return any(t.key == "working_groups" for t in self.texts)
 
     @property
     def changed(self) -> bool:
@@ -413,7 +428,6 @@ class FieldPlan:
 class Plan:
     problems: list[Problem]
     fields: list[FieldPlan]
-    ignored: list[str] = dc_field(default_factory=list)  # columns read but not imported (shown as a note)
 
     @property
     def changed_fields(self) -> list[FieldPlan]:
@@ -446,7 +460,6 @@ def plan_import(strategy: Strategy | None, sheets: list[RawSheet], mapping: dict
     by_number = {f.number: f for f in fields}
     by_id = {f.id: f for f in fields}
     plans: dict[int, FieldPlan] = {}
-    ignored: list[str] = []
 
     def plan_for(number: int, row: Row, sheet: RawSheet, key: str) -> FieldPlan | None:
         if number in plans:
@@ -459,8 +472,6 @@ def plan_import(strategy: Strategy | None, sheets: list[RawSheet], mapping: dict
 
     sheet, sheet_mapping = _sheet_of("framework", sheets, mapping)
     if sheet is not None:
-        ignored += [_label(FRAMEWORK_SHEET, k) for k in sheet_mapping.columns.values()
-                    if k in FRAMEWORK_SHEET_KEYS and not FRAMEWORK_SHEET.column(k).imported]
         _plan_framework(sheet, sheet_mapping, problems, plans, by_number, by_id)
     sheet, sheet_mapping = _sheet_of("steps", sheets, mapping)
     if sheet is not None:
@@ -468,16 +479,47 @@ def plan_import(strategy: Strategy | None, sheets: list[RawSheet], mapping: dict
     sheet, sheet_mapping = _sheet_of("financing", sheets, mapping)
     if sheet is not None:
         _plan_records(sheet, sheet_mapping, problems, plans, plan_for, fields, FINANCING_SHEET)
+    # Values name their indicator: an indicator new or renamed in the same file is one they may name.
+    named: dict[tuple[int, str], Indicator | None] = {}
+    sheet, sheet_mapping = _sheet_of("indicators", sheets, mapping)
+    if sheet is not None:
+        named = _plan_indicators(sheet, sheet_mapping, problems, plans, plan_for, fields)
     sheet, sheet_mapping = _sheet_of("values", sheets, mapping)
     if sheet is not None:
-        _plan_values(sheet, sheet_mapping, problems, plans, plan_for, fields)
-    if _sheet_of("indicators", sheets, mapping)[0] is not None:
-        ignored.append(str(SHEETS_BY_KEY["indicators"].label))
-    return Plan(problems, [plans[n] for n in sorted(plans)], ignored)
+        _plan_values(sheet, sheet_mapping, problems, plans, plan_for, fields, named)
+    return Plan(problems, [plans[n] for n in sorted(plans)])
 
 
-FRAMEWORK_SHEET_KEYS = {c.key for c in FRAMEWORK_SHEET.columns}
 _FIELD_TEXT_KEYS = ("title", "goal_text", *TEXT_COLUMNS)
+# The head of a row as names in one cell, "; " between them, as the export writes it. A working group keeps
+# its members while its name stays; people are found by the label the app shows ("Name (Organisation)").
+_NAME_LIST_KEYS = ("working_groups", "responsible")
+
+
+def _name_list(text: str) -> list[str]:
+    names: list[str] = []
+    for part in re.split(r"[;\n]", text or ""):
+        name = " ".join(part.split())
+        if name and name_key(name) not in {name_key(n) for n in names}:
+            names.append(name)
+    return names
+
+
+def _names_of(field: Field, key: str) -> list[str]:
+    if key == "working_groups":
+        return [" ".join(group.name.split()) for group in field.working_groups]
+    return [" ".join(r.label.split()) for r in field.responsibilities if r.label]
+
+
+def _name_changes(field: Field | None, row: Row) -> list[TextChange]:
+    changes = []
+    for key in _NAME_LIST_KEYS:
+        if key not in row.values:
+            continue
+        before, after = (_names_of(field, key) if field is not None else []), _name_list(row.values[key])
+        if before != after:
+            changes.append(TextChange(key, _label(FRAMEWORK_SHEET, key), "; ".join(before), "; ".join(after)))
+    return changes
 
 
 def _plan_framework(sheet, sheet_mapping, problems, plans, by_number, by_id) -> None:
@@ -509,12 +551,13 @@ def _plan_framework(sheet, sheet_mapping, problems, plans, by_number, by_id) -> 
                 continue
             plan = plans.setdefault(number, FieldPlan(number, title, None))
             plan.texts = [TextChange(k, _label(FRAMEWORK_SHEET, k), "", row.values[k]) for k in _FIELD_TEXT_KEYS
-                          if row.values.get(k)]
+                          if row.values.get(k)] + _name_changes(None, row)
             continue
         plan = plans.setdefault(number, FieldPlan(number, field.title, field))
         version = row.values.get("version")
         texts = [TextChange(k, _label(FRAMEWORK_SHEET, k), getattr(field, k) or "", row.values[k])
                  for k in _FIELD_TEXT_KEYS if k in row.values and _clean(getattr(field, k)) != row.values[k]]
+        texts += _name_changes(field, row)
         if k_title := next((t for t in texts if t.key == "title" and not t.after), None):
             problems.append(Problem(row.where("title", sheet), _("Der Titel darf nicht leer sein")))
             texts.remove(k_title)
@@ -636,8 +679,90 @@ def _record_problem(row: Row, sheet: RawSheet, steps: bool) -> Problem | None:
     return None
 
 
-def _plan_values(sheet, sheet_mapping, problems, plans, plan_for, fields) -> None:
-    indicators = {(f.number, normalise(i.name)): i for f in fields for i in f.indicators}
+def _indicator_values(indicator: Indicator) -> dict[str, Any]:
+    return {"name": _clean(indicator.name), "unit": indicator.unit, "baseline": indicator.baseline,
+            "target": indicator.target, "target_date": indicator.target_date}
+
+
+def _plan_indicators(sheet, sheet_mapping, problems, plans, plan_for, fields) -> dict[tuple[int, str], Any]:
+    """Indicators new, changed, removed or in conflict. Returns the names values may use afterwards: (field
+    number, name) → the stored indicator, or None for one the file brings."""
+    stored = {i.id: (f, i) for f in fields for i in f.indicators}
+    by_name = {(f.number, normalise(i.name)): i for f in fields for i in f.indicators}
+    named: dict[tuple[int, str], Any] = dict(by_name)
+    names_in_file: set[tuple[int, str]] = set()
+    seen_ids: set[int] = set()
+    numbers_in_file: set[int] = set()
+    positions: dict[int, int] = {}
+    for row in read_rows(sheet, sheet_mapping, problems):
+        number, name = row.values.get("field_number"), row.values.get("name")
+        if number is None:
+            continue
+        plan = plan_for(number, row, sheet, "field_number")
+        if plan is None:
+            continue
+        numbers_in_file.add(number)
+        positions[number] = positions.get(number, -1) + 1
+        row.values["_position"] = positions[number]
+        record_id = row.values.get("id")
+        if record_id is not None:
+            seen_ids.add(record_id)
+        if row.bad or not name:
+            continue
+        if len(name) > 300:
+            problems.append(Problem(row.where("name", sheet), _("Der Name ist länger als %(max)d Zeichen", max=300)))
+            continue
+        key = (number, normalise(name))
+        if plan.field is None:
+            record = None
+        elif record_id is not None:
+            found = stored.get(record_id)
+            if found is None or found[1].id in {c.record.id for c in plan.indicators if c.record is not None}:
+                problems.append(Problem(row.where("id", sheet), _(
+                    "Die Kennung %(id)d gehört zu keinem Eintrag dieser Strategie (oder steht zweimal in der Datei)",
+                    id=record_id)))
+                continue
+            if found[0].number != number:
+                problems.append(Problem(row.where("field_number", sheet), _(
+                    "Dieser Eintrag gehört zu Handlungsfeld %(actual)d; Einträge werden nicht zwischen "
+                    "Handlungsfeldern verschoben", actual=found[0].number)))
+                continue
+            record = found[1]
+        else:
+            record = by_name.get(key)  # a city's own sheet without ids: the name names the indicator
+            if record is not None:
+                seen_ids.add(record.id)
+        if key in names_in_file or (key in named and named[key] is not record):
+            problems.append(Problem(row.where("name", sheet), _(
+                "Die Kennzahl „%(name)s“ steht in Handlungsfeld %(num)d zweimal", name=name, num=number)))
+            continue
+        names_in_file.add(key)
+        if record is None:
+            named[key] = None
+            plan.indicators.append(RecordChange("new", name, row=row))
+            continue
+        named[key] = record
+        current = _indicator_values(record)
+        changed = [k for k in current if k in row.values and not _same(current[k], row.values[k])]
+        if not changed:
+            continue
+        version = row.values.get("version")
+        action = "conflict" if version is not None and version < record.version else "changed"
+        plan.indicators.append(RecordChange(action, name, [_label(INDICATORS_SHEET, k) for k in changed], row,
+                                            record))
+    if sheet_mapping.partial or "id" not in sheet_mapping.columns.values():
+        return named
+    for record_id, (owner, indicator) in stored.items():
+        if record_id not in seen_ids and owner.number in numbers_in_file | _numbers_of_framework(plans):
+            plan = plans.setdefault(owner.number, FieldPlan(owner.number, owner.title, owner))
+            plan.indicators.append(RecordChange("removed", indicator.name, record=indicator))
+            named.pop((owner.number, normalise(indicator.name)), None)
+    return named
+
+
+def _plan_values(sheet, sheet_mapping, problems, plans, plan_for, fields, named) -> None:
+    indicators = dict(named) if named else {(f.number, normalise(i.name)): i for f in fields for i in f.indicators}
+    removed = {c.record.id for p in plans.values() for c in p.indicators if c.action == "removed"}
     seen: set[tuple[int, date]] = set()
     numbers_in_file: set[int] = set()
     for row in read_rows(sheet, sheet_mapping, problems):
@@ -647,24 +772,27 @@ def _plan_values(sheet, sheet_mapping, problems, plans, plan_for, fields) -> Non
         plan = plan_for(number, row, sheet, "field_number")
         if plan is None:
             continue
-        indicator = indicators.get((number, normalise(name)))
-        if indicator is None:
+        key = (number, normalise(name))
+        if key not in indicators:
             problems.append(Problem(row.where("indicator", sheet), _(
-                "Die Kennzahl „%(name)s“ gibt es in Handlungsfeld %(num)d nicht; Kennzahlen legen Sie auf der Seite "
-                "des Handlungsfelds an", name=name, num=number)))
+                "Die Kennzahl „%(name)s“ gibt es in Handlungsfeld %(num)d nicht; legen Sie sie im Blatt "
+                "„Kennzahlen“ oder auf der Seite des Handlungsfelds an", name=name, num=number)))
             continue
+        indicator = indicators[key]  # None: new in this file
         numbers_in_file.add(number)
+        ident = indicator.id if indicator is not None else key
         if row.bad or row.values.get("value") is None:
-            seen.add((indicator.id, day))
+            seen.add((ident, day))
             continue
-        if (indicator.id, day) in seen:
+        if (ident, day) in seen:
             problems.append(Problem(row.where("observed_on", sheet), _("Für diese Kennzahl steht dieser Tag zweimal "
                                                                        "in der Datei")))
             continue
-        seen.add((indicator.id, day))
-        label = f"{indicator.name} ({day.strftime('%d.%m.%Y')})"
-        existing = next((v for v in indicator.values if v.observed_on == day), None)
+        seen.add((ident, day))
+        label = f"{indicator.name if indicator is not None else name} ({day.strftime('%d.%m.%Y')})"
+        existing = next((v for v in indicator.values if v.observed_on == day), None) if indicator else None
         if existing is None:
+            row.values["_indicator"] = key
             plan.values.append(RecordChange("new", label, row=row, record=indicator))
             continue
         changed = [_label(VALUES_SHEET, "value")] if not _same(existing.value, row.values["value"]) else []
@@ -676,6 +804,8 @@ def _plan_values(sheet, sheet_mapping, problems, plans, plan_for, fields) -> Non
         if f.number not in numbers_in_file:
             continue
         for indicator in f.indicators:
+            if indicator.id in removed:
+                continue  # its values go with it
             for value in indicator.values:
                 if (indicator.id, value.observed_on) not in seen:
                     plan = plans.setdefault(f.number, FieldPlan(f.number, f.title, f))
@@ -714,11 +844,59 @@ def _resolve_responsible(text: str):
 
 
 def _known_organisation(name: str):
-    from ..models import Organisation, name_key
+    from ..models import Organisation
 
     key = name_key(name)
     return next((o for o in db.session.scalars(db.select(Organisation)) if key in (name_key(o.name),
                                                                                    name_key(o.short_name))), None)
+
+
+def _apply_working_groups(field: Field, names: list[str]) -> None:
+    """The groups by these names, in this order: a group whose name stays keeps its members."""
+    kept = {name_key(group.name): group for group in field.working_groups}
+    wanted = []
+    for position, name in enumerate(names):
+        group = kept.pop(name_key(name), None) or WorkingGroup(name=name[:200])
+        group.name, group.position = name[:200], position
+        wanted.append(group)
+    field.working_groups[:] = wanted  # the groups no longer named go, with their members (delete-orphan)
+
+
+def _apply_responsible(field: Field, labels: list[str], known: dict[str, tuple]) -> None:
+    """Who is responsible, by the labels of the cell: someone named before keeps their role; someone new is
+    federführend (FF), as the Verantwortlich column of a city's table means."""
+    kept = {name_key(r.label): r for r in field.responsibilities if r.label}
+    wanted = []
+    for label in labels:
+        responsibility = kept.pop(name_key(label), None)
+        if responsibility is None:
+            person, organisation = _party(label, known)
+            if person is None and organisation is None:
+                continue
+            responsibility = Responsibility(person=person, organisation=organisation, role=ResponsibilityRole.LEAD)
+        responsibility.position = len(wanted)
+        wanted.append(responsibility)
+    field.responsibilities[:] = wanted
+
+
+_LABEL_WITH_ORGANISATION = re.compile(r"^(?P<name>[^()]+?)\s*\((?P<organisation>[^()]+)\)$")
+
+
+def _party(label: str, known: dict[str, tuple]):
+    """The person and organisation of a label as the app writes it: "Name (Organisation)", an organisation's
+    name, or "Name – Organisation" as steps have it."""
+    from ..records.services import resolve_organisation, resolve_person
+
+    if label in known:
+        return known[label]
+    match = _LABEL_WITH_ORGANISATION.match(label)
+    if match is not None:
+        organisation = resolve_organisation(match["organisation"])
+        found = (resolve_person(match["name"], organisation), organisation)
+    else:
+        found = _resolve_responsible(label)
+    known[label] = found
+    return found
 
 
 def _apply_step(field: Field, change: RecordChange, today: date, known: dict[str, tuple]) -> None:
@@ -762,10 +940,23 @@ def _apply_financing(field: Field, change: RecordChange) -> None:
     item.updated_at = utcnow()
 
 
-def _apply_value(change: RecordChange) -> None:
+def _apply_indicator(field: Field, change: RecordChange, created: dict[tuple[int, str], Indicator]) -> None:
+    values = change.row.values
+    indicator = change.record
+    if indicator is None:
+        indicator = Indicator(field=field, position=len(field.indicators) + values["_position"], name="")
+        db.session.add(indicator)
+        created[(field.number, normalise(values["name"]))] = indicator
+    for key in ("name", "unit", "baseline", "target", "target_date"):
+        if key in values:
+            setattr(indicator, key, values[key])
+
+
+def _apply_value(change: RecordChange, created: dict[tuple[int, str], Indicator]) -> None:
     values = change.row.values
     if change.action == "new":
-        change.record.values.append(IndicatorValue(observed_on=values["observed_on"], value=values["value"],
+        indicator = change.record if change.record is not None else created[values["_indicator"]]
+        indicator.values.append(IndicatorValue(observed_on=values["observed_on"], value=values["value"],
                                                    source_note=values.get("source_note", "")[:500]))
         return
     change.record.value = values["value"]
@@ -778,9 +969,10 @@ def apply_plan(plan: Plan, strategy: Strategy, user: User, filename: str, today:
     caller commits (or rolls back: nothing of a failed import stays)."""
     if not plan.ok:
         raise ValueError("a plan with problems is never applied")
-    outcome = Outcome(counts={"steps": 0, "financing": 0, "values": 0, "texts": 0})
+    outcome = Outcome(counts={"steps": 0, "financing": 0, "indicators": 0, "values": 0, "texts": 0})
     note = summary("imported", file=filename[:200])
     known: dict[str, tuple] = {}
+    created: dict[tuple[int, str], Indicator] = {}
     for item in plan.changed_fields:
         field = item.field
         if field is None:
@@ -793,7 +985,12 @@ def apply_plan(plan: Plan, strategy: Strategy, user: User, filename: str, today:
             field = load_field_row(field.id)
             before = field_snapshot(field)
         for text in item.texts:
-            setattr(field, text.key, text.after[:200] if text.key == "title" else text.after)
+            if text.key == "working_groups":
+                _apply_working_groups(field, _name_list(text.after))
+            elif text.key == "responsible":
+                _apply_responsible(field, _name_list(text.after), known)
+            else:
+                setattr(field, text.key, text.after[:200] if text.key == "title" else text.after)
         if item.texts and before is not None:
             field.version = field.version + 1  # the row's own content moved: an open edit form must notice
         outcome.counts["texts"] += len(item.texts)
@@ -809,11 +1006,17 @@ def apply_plan(plan: Plan, strategy: Strategy, user: User, filename: str, today:
             elif change.action in ("new", "changed"):
                 _apply_financing(field, change)
             outcome.counts["financing"] += change.action != "conflict"
+        for change in item.indicators:
+            if change.action == "removed":
+                db.session.delete(change.record)
+            elif change.action in ("new", "changed"):
+                _apply_indicator(field, change, created)
+            outcome.counts["indicators"] += change.action != "conflict"
         for change in item.values:
             if change.action == "removed":
                 db.session.delete(change.record)
             elif change.action in ("new", "changed"):
-                _apply_value(change)
+                _apply_value(change, created)
             outcome.counts["values"] += change.action != "conflict"
         db.session.flush()
         if record_change(field, user, RevisionKind.IMPORT, before, note) is not None:
