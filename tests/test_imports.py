@@ -564,6 +564,59 @@ def test_a_sheet_with_too_many_rows_is_refused(client, auth, strategy, steering)
     assert "100.001 Zeilen; höchstens 20.000" in response.data.decode()
 
 
+def test_a_workbook_with_too_many_rows_is_refused(client, auth, strategy, steering):
+    import xlsxwriter
+
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"constant_memory": True})
+    sheet = book.add_worksheet("Schritte")
+    sheet.write_row(0, 0, ["Nr.", "Schritt"])
+    for row in range(1, 20_001):
+        sheet.write_row(row, 0, [1, f"Schritt {row}"])
+    book.close()
+    auth.login(steering)
+    response = upload(client, strategy, out.getvalue(), "riesig.xlsx")
+    assert response.status_code == 422
+    assert "20.001 Zeilen; höchstens 20.000" in response.data.decode()
+
+
+def test_a_workbook_excel_protected_with_a_password_is_refused(client, auth, strategy, steering):
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    auth.login(steering)
+    encrypted = io.BytesIO()
+    OOXMLFile(io.BytesIO(export(client, strategy))).encrypt("Geheim123", encrypted)
+    before = all_revisions()
+    response = upload(client, strategy, encrypted.getvalue(), "geschuetzt.xlsx")
+    assert response.status_code == 422
+    html = response.data.decode()
+    assert 'class="form-error"' in html and "Kennwort" in html
+    assert all_revisions() == before
+
+
+def test_an_old_excel_xls_file_imports(client, auth, strategy, steering):
+    import xlwt
+
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Handlungsrahmen")
+    for col, header in enumerate(["Nr.", "Handlungsfeld", "Ausgangslage / IST", "Vision"]):
+        sheet.write(0, col, header)
+    for number, f in enumerate(strategy.fields, start=1):
+        sheet.write(number, 0, number)
+        sheet.write(number, 1, f.title)
+        sheet.write(number, 2, f.current_state if number != 2 else "Aus der alten Excel-Datei.")
+        sheet.write(number, 3, f.vision)
+    out = io.BytesIO()
+    book.save(out)
+    auth.login(steering)
+    location, preview = preview_of(client, strategy, out.getvalue(), "alt.xls")
+    html = preview.data.decode()
+    assert "1 Handlungsfeld wird geändert" in html, problems(html)
+    client.post(location + "/vorschau")
+    assert [(r.field.number, r.changed_columns) for r in import_revisions(strategy)] == [(2, ["current_state"])]
+    assert load_field_row(strategy.fields[1].id).current_state == "Aus der alten Excel-Datei."
+
+
 def test_an_upload_over_the_limit_is_refused_with_a_message(client, auth, strategy, steering):
     auth.login(steering)
     boundary = "grenze"

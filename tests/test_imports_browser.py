@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from strategy.demo import DEMO_SLUG
+from tests.conftest import BACKENDS
 from tests.support.browser import assert_accessible, log_in
 
 pytestmark = pytest.mark.browser
@@ -18,6 +19,7 @@ OVERVIEW = f"/strategien/{DEMO_SLUG}/"
 SHOTS = os.environ.get("SCREENSHOTS")  # a folder: the journey's pages are saved there to be looked at
 
 
+@pytest.mark.parametrize("live_server", BACKENDS, indirect=True)  # the one journey on both engines
 def test_steering_imports_an_edited_workbook_after_reading_the_preview(live_server, page, tmp_path):
     log_in(page, live_server.url, "lenkung@demo.dortmund.example")
     page.goto(live_server.url + OVERVIEW)
@@ -29,6 +31,8 @@ def test_steering_imports_an_edited_workbook_after_reading_the_preview(live_serv
     sheet = book["Handlungsrahmen"]
     header = [cell.value for cell in sheet[1]]
     sheet.cell(row=5, column=header.index("Was fehlt?") + 1, value="Mehr Sprachkurse am Abend.")
+    groups = sheet.cell(row=5, column=header.index("Fachgruppe(n)") + 1)
+    groups.value = f"{groups.value}; FG Abendkurse" if groups.value else "FG Abendkurse"
     book.save(path)
 
     page.goto(live_server.url + OVERVIEW)
@@ -49,7 +53,9 @@ def test_steering_imports_an_edited_workbook_after_reading_the_preview(live_serv
     expect(page.get_by_role("heading", level=1)).to_have_text("Vorschau des Imports")
     expect(page.locator(".notice")).to_contain_text("1 Handlungsfeld wird geändert")
     change = page.locator(".comparison-field", has=page.get_by_role("heading", name="Handlungsfeld 4", exact=False))
-    expect(change.locator("ins")).to_contain_text("Mehr Sprachkurse am Abend.")
+    expect(change.locator("ins", has_text="FG Abendkurse")).to_have_count(1)
+    expect(change.locator("ins", has_text="Mehr Sprachkurse am Abend.")).to_have_count(1)
+    expect(page.get_by_text("behält ihre Mitglieder", exact=False)).to_be_visible()
     if SHOTS:
         page.screenshot(path=os.path.join(SHOTS, "import-preview.png"), full_page=True)
     assert_accessible(page)
@@ -58,6 +64,7 @@ def test_steering_imports_an_edited_workbook_after_reading_the_preview(live_serv
     expect(page.locator(".flash--success")).to_have_text("Import abgeschlossen: 1 Handlungsfeld geändert.")
     page.goto(live_server.url + OVERVIEW + "handlungsfelder/4")
     expect(page.locator("main")).to_contain_text("Mehr Sprachkurse am Abend.")
+    expect(page.locator("main")).to_contain_text("FG Abendkurse")
 
 
 def test_a_bad_cell_is_shown_with_its_place_and_nothing_can_be_confirmed(live_server, page, tmp_path):

@@ -118,7 +118,7 @@ def _calamine(data: bytes) -> list[RawSheet]:
         sheets = []
         for name in book.sheet_names:
             sheet = book.get_sheet_by_name(name)
-            _check_rows(name, sheet.total_height)
+            _check_rows(name, sheet.total_height + 1)  # calamine's total_height is the last row's index
             merged = [_range(r) for r in (sheet.merged_cell_ranges or [])]
             sheets.append(RawSheet(name, sheet.to_python(skip_empty_area=False), merged))
         return sheets
