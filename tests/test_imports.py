@@ -18,6 +18,7 @@ from strategy.framework import TEXT_COLUMNS
 from strategy.models import (
     AuditEvent,
     Field,
+    FieldPhase,
     NextStep,
     ReviewState,
     Revision,
@@ -197,10 +198,13 @@ def test_working_groups_and_responsible_are_imported_and_a_kept_group_keeps_its_
         "F2": "FG Sprache; FG Arbeit",  # FG Alt goes, FG Arbeit comes
         "G2": "Jobcenter Musterstadt; Güntürk (MIA-DO-KI)",
         "F3": "FG Wohnen",
+        "P3": "Workshop-Phase II",
     }})
+    assert openpyxl.load_workbook(io.BytesIO(edited))["Handlungsrahmen"]["P1"].value == "Phase"
     location, preview = preview_of(client, strategy, edited)
     html = preview.data.decode()
     assert "2 Handlungsfelder werden geändert" in html, problems(html)
+    assert "Workshop-Phase II" in html
     assert "behält ihre Mitglieder" in html
     assert "<ins>Arbeit</ins>" in html or "FG Arbeit</ins>" in html or "Arbeit" in html
     client.post(location + "/vorschau")
@@ -212,9 +216,10 @@ def test_working_groups_and_responsible_are_imported_and_a_kept_group_keeps_its_
     added = first.responsibilities[1]
     assert added.person.name == "Güntürk" and added.organisation.name == "MIA-DO-KI"
     assert [g.name for g in second.working_groups] == ["FG Wohnen"]
+    assert second.phase == FieldPhase.WORKSHOP_2
     revisions = import_revisions(strategy)
     assert [(r.field.number, sorted(r.changed_columns)) for r in revisions] == [
-        (1, ["responsible", "working_groups"]), (2, ["working_groups"])]
+        (1, ["responsible", "working_groups"]), (2, ["phase", "working_groups"])]
     assert db.session.scalar(db.select(db.func.count(WorkingGroup.id)).filter_by(name="FG Alt")) == 0
     # The same file again changes nothing.
     before = all_revisions()

@@ -21,6 +21,7 @@ class SheetColumn:
     key: str
     label: object  # a lazy string
     kind: str = "text"  # text | id | version | number | date | decimal | status | source | funding | unit | bool
+    #                     | phase
     variants: tuple[str, ...] = ()
     hidden: bool = False
     required: bool = False
@@ -74,6 +75,8 @@ FRAMEWORK_SHEET = SheetSpec("framework", _l("Handlungsrahmen"), (
                                                                        "responsible")),
     *(SheetColumn(key, _l("Finanzierung (Text)") if key == "financing_notes" else COLUMN_LABELS[key],
                   variants=_TEXT_VARIANTS.get(key, ())) for key in TEXT_COLUMNS),
+    # Last, so a file written before it came still lines up; blank leaves the phase as it is.
+    SheetColumn("phase", _l("Phase"), "phase", ("arbeitsphase", "stand", "phase")),
 ))
 
 STEPS_SHEET = SheetSpec("steps", _l("Schritte"), (

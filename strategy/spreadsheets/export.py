@@ -14,6 +14,7 @@ from typing import Any
 from ..extensions import db
 from ..fields.services import framework_fields
 from ..models import (
+    FieldPhase,
     FinancingItem,
     FundingSource,
     FundingStatus,
@@ -79,7 +80,7 @@ def workbook(user, strategy: Strategy) -> list[Sheet]:
     values, each only where the reader may see its block."""
     content, reader = readable_framework(user, strategy, framework_fields(strategy))
     rows = content["fields"]
-    visible_keys = {key for block in reader.blocks for key in BLOCK_KEYS[block]} | {"title", "goal_text"}
+    visible_keys = {key for block in reader.blocks for key in BLOCK_KEYS[block]} | {"title", "goal_text", "phase"}
     field_versions = _versions_of_fields(strategy) if reader.drafts else {}
 
     framework_keys = [c.key for c in FRAMEWORK_SHEET.columns if c.key in ("id", "version", "number")
@@ -133,4 +134,6 @@ def _framework_cell(row: dict, key: str, versions: dict[int, int]) -> Any:
         return _groups(row.get(key, []))
     if key == "responsible":
         return _people(row.get(key, []))
+    if key == "phase":
+        return FieldPhase(row[key]).label if row.get(key) else ""
     return row.get(key) if key == "number" else (row.get(key) or "")

@@ -29,6 +29,7 @@ from ..fields.services import framework_fields, load_field_row
 from ..framework import TEXT_COLUMNS
 from ..models import (
     Field,
+    FieldPhase,
     FinancingItem,
     FundingSource,
     FundingStatus,
@@ -286,6 +287,8 @@ def parse_cell(kind: str, value: Any) -> Any:
         return _choice(value, FundingStatus, _("Status")) if _text(value) else FundingStatus.OPEN
     if kind == "source":
         return _choice(value, FundingSource, _("Quelle"))
+    if kind == "phase":
+        return _choice(value, FieldPhase, _("Phase")) if _text(value) else None
     if kind == "unit":
         return _choice(value, IndicatorUnit, _("Einheit")) if _text(value) else IndicatorUnit.COUNT
     return value
@@ -374,6 +377,7 @@ class TextChange:
     label: str
     before: str
     after: str
+    value: Any = None  # what is stored, where the text shown is not it (the phase)
 
     @property
     def pieces(self):
@@ -512,7 +516,12 @@ def _names_of(field: Field, key: str) -> list[str]:
 
 
 def _name_changes(field: Field | None, row: Row) -> list[TextChange]:
+    """The head's lists of names and the phase, as changes shown like a text's (the preview's word diff)."""
     changes = []
+    phase = row.values.get("phase")
+    if phase is not None and (field is None or phase != field.phase):
+        changes.append(TextChange("phase", _label(FRAMEWORK_SHEET, "phase"),
+                                  str(field.phase.label) if field is not None else "", str(phase.label), phase))
     for key in _NAME_LIST_KEYS:
         if key not in row.values:
             continue
@@ -989,6 +998,8 @@ def apply_plan(plan: Plan, strategy: Strategy, user: User, filename: str, today:
                 _apply_working_groups(field, _name_list(text.after))
             elif text.key == "responsible":
                 _apply_responsible(field, _name_list(text.after), known)
+            elif text.key == "phase":
+                field.phase = text.value
             else:
                 setattr(field, text.key, text.after[:200] if text.key == "title" else text.after)
         if item.texts and before is not None:
