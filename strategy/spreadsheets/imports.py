@@ -601,14 +601,17 @@ def _same(a: Any, b: Any) -> bool:
     return (a or None) == (b or None) if isinstance(a, str | type(None)) and isinstance(b, str | type(None)) else a == b
 
 
-def _plan_records(sheet, sheet_mapping, problems, plans, plan_for, fields, spec: SheetSpec) -> None:
-    steps = spec is STEPS_SHEET
-    records = {r.id: (f, r) for f in fields for r in (f.next_steps if steps else f.financing_items)}
-    values_of = _step_values if steps else _financing_values
-    label_key = "description" if steps else "programme"
-    seen_ids: set[int] = set()
-    ids_planned: set[int] = set()
-    numbers_in_file: set[int] = set()
+@dataclass
+class _Walked:
+    """What walking a sheet of records gathers for the removals afterwards."""
+
+    seen_ids: set[int] = dc_field(default_factory=set)
+    numbers: set[int] = dc_field(default_factory=set)
+
+
+def _record_rows(sheet, sheet_mapping, problems, plan_for, walked: _Walked):
+    """The rows of a sheet of records that name a field, with the field's plan; each row learns its position
+    within its field (new records are put in the file's order)."""
     positions: dict[int, int] = {}
     for row in read_rows(sheet, sheet_mapping, problems):
         number = row.values.get("field_number")
@@ -617,12 +620,42 @@ def _plan_records(sheet, sheet_mapping, problems, plans, plan_for, fields, spec:
         plan = plan_for(number, row, sheet, "field_number")
         if plan is None:
             continue
-        numbers_in_file.add(number)
+        walked.numbers.add(number)
         positions[number] = positions.get(number, -1) + 1
         row.values["_position"] = positions[number]
+        if row.values.get("id") is not None:
+            walked.seen_ids.add(row.values["id"])  # a bad row of a record is not a removal of it
+        yield row, plan, number
+
+
+def _stored_record(row: Row, sheet: RawSheet, number: int, stored: dict, planned: set[int], problems):
+    """The stored record a row's id names, or None with the problem said: unknown, twice in the file, or of
+    another field."""
+    record_id = row.values["id"]
+    found = stored.get(record_id)
+    if found is None or record_id in planned:
+        problems.append(Problem(row.where("id", sheet), _("Die Kennung %(id)d gehört zu keinem Eintrag dieser "
+                                                          "Strategie (oder steht zweimal in der Datei)", id=record_id)))
+        return None
+    planned.add(record_id)
+    owner, record = found
+    if owner.number != number:
+        problems.append(Problem(row.where("field_number", sheet), _(
+            "Dieser Eintrag gehört zu Handlungsfeld %(actual)d; Einträge werden nicht zwischen Handlungsfeldern "
+            "verschoben", actual=owner.number)))
+        return None
+    return record
+
+
+def _plan_records(sheet, sheet_mapping, problems, plans, plan_for, fields, spec: SheetSpec) -> None:
+    steps = spec is STEPS_SHEET
+    records = {r.id: (f, r) for f in fields for r in (f.next_steps if steps else f.financing_items)}
+    values_of = _step_values if steps else _financing_values
+    label_key = "description" if steps else "programme"
+    planned: set[int] = set()
+    walked = _Walked()
+    for row, plan, number in _record_rows(sheet, sheet_mapping, problems, plan_for, walked):
         record_id = row.values.get("id")
-        if record_id is not None:
-            seen_ids.add(record_id)  # a bad row of a record is not a removal of it
         problem = _record_problem(row, sheet, steps)
         if problem:
             problems.append(problem)
@@ -634,18 +667,8 @@ def _plan_records(sheet, sheet_mapping, problems, plans, plan_for, fields, spec:
             label = row.values.get(label_key) or (str(row.values.get("source").label) if not steps else "")
             target.append(RecordChange("new", label, row=row))
             continue
-        found = records.get(record_id)
-        if found is None or record_id in ids_planned:
-            problems.append(Problem(row.where("id", sheet), _("Die Kennung %(id)d gehört zu keinem Eintrag dieser "
-                                                              "Strategie (oder steht zweimal in der Datei)",
-                                                              id=record_id)))
-            continue
-        ids_planned.add(record_id)
-        owner, record = found
-        if owner.number != number:
-            problems.append(Problem(row.where("field_number", sheet), _(
-                "Dieser Eintrag gehört zu Handlungsfeld %(actual)d; Einträge werden nicht zwischen Handlungsfeldern "
-                "verschoben", actual=owner.number)))
+        record = _stored_record(row, sheet, number, records, planned, problems)
+        if record is None:
             continue
         current = values_of(record)
         changed = [k for k in current if k in row.values and not _same(current[k], row.values[k])]
@@ -661,7 +684,7 @@ def _plan_records(sheet, sheet_mapping, problems, plans, plan_for, fields, spec:
     if sheet_mapping.partial or "id" not in sheet_mapping.columns.values():
         return  # a sheet without ids (a city's own table) or of one page only adds and changes, never removes
     for record_id, (owner, record) in records.items():
-        if record_id not in seen_ids and owner.number in numbers_in_file | _numbers_of_framework(plans):
+        if record_id not in walked.seen_ids and owner.number in walked.numbers | _numbers_of_framework(plans):
             plan = plans.setdefault(owner.number, FieldPlan(owner.number, owner.title, owner))
             label = getattr(record, label_key) or str(record.source.label if not steps else "")
             (plan.steps if steps else plan.financing).append(RecordChange("removed", label, record=record))
@@ -700,22 +723,10 @@ def _plan_indicators(sheet, sheet_mapping, problems, plans, plan_for, fields) ->
     by_name = {(f.number, normalise(i.name)): i for f in fields for i in f.indicators}
     named: dict[tuple[int, str], Any] = dict(by_name)
     names_in_file: set[tuple[int, str]] = set()
-    seen_ids: set[int] = set()
-    numbers_in_file: set[int] = set()
-    positions: dict[int, int] = {}
-    for row in read_rows(sheet, sheet_mapping, problems):
-        number, name = row.values.get("field_number"), row.values.get("name")
-        if number is None:
-            continue
-        plan = plan_for(number, row, sheet, "field_number")
-        if plan is None:
-            continue
-        numbers_in_file.add(number)
-        positions[number] = positions.get(number, -1) + 1
-        row.values["_position"] = positions[number]
-        record_id = row.values.get("id")
-        if record_id is not None:
-            seen_ids.add(record_id)
+    planned: set[int] = set()
+    walked = _Walked()
+    for row, plan, number in _record_rows(sheet, sheet_mapping, problems, plan_for, walked):
+        name, record_id = row.values.get("name"), row.values.get("id")
         if row.bad or not name:
             continue
         if len(name) > 300:
@@ -725,22 +736,13 @@ def _plan_indicators(sheet, sheet_mapping, problems, plans, plan_for, fields) ->
         if plan.field is None:
             record = None
         elif record_id is not None:
-            found = stored.get(record_id)
-            if found is None or found[1].id in {c.record.id for c in plan.indicators if c.record is not None}:
-                problems.append(Problem(row.where("id", sheet), _(
-                    "Die Kennung %(id)d gehört zu keinem Eintrag dieser Strategie (oder steht zweimal in der Datei)",
-                    id=record_id)))
+            record = _stored_record(row, sheet, number, stored, planned, problems)
+            if record is None:
                 continue
-            if found[0].number != number:
-                problems.append(Problem(row.where("field_number", sheet), _(
-                    "Dieser Eintrag gehört zu Handlungsfeld %(actual)d; Einträge werden nicht zwischen "
-                    "Handlungsfeldern verschoben", actual=found[0].number)))
-                continue
-            record = found[1]
         else:
             record = by_name.get(key)  # a city's own sheet without ids: the name names the indicator
             if record is not None:
-                seen_ids.add(record.id)
+                walked.seen_ids.add(record.id)
         if key in names_in_file or (key in named and named[key] is not record):
             problems.append(Problem(row.where("name", sheet), _(
                 "Die Kennzahl „%(name)s“ steht in Handlungsfeld %(num)d zweimal", name=name, num=number)))
@@ -762,7 +764,7 @@ def _plan_indicators(sheet, sheet_mapping, problems, plans, plan_for, fields) ->
     if sheet_mapping.partial or "id" not in sheet_mapping.columns.values():
         return named
     for record_id, (owner, indicator) in stored.items():
-        if record_id not in seen_ids and owner.number in numbers_in_file | _numbers_of_framework(plans):
+        if record_id not in walked.seen_ids and owner.number in walked.numbers | _numbers_of_framework(plans):
             plan = plans.setdefault(owner.number, FieldPlan(owner.number, owner.title, owner))
             plan.indicators.append(RecordChange("removed", indicator.name, record=indicator))
             named.pop((owner.number, normalise(indicator.name)), None)
