@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from pypdf import PdfReader
@@ -33,8 +34,10 @@ def queue_schema(app):
 
 
 def work_off(app) -> None:
-    """A real worker on the test's database, until no job is waiting."""
-    queue.run_worker(app, wait=False)
+    """A real worker on the test's database, until no job is waiting; in a thread of its own, because a browser
+    test before this one in the same process leaves Playwright's event loop running on the main thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(queue.run_worker, app, wait=False).result()
     db.session.expire_all()
 
 
