@@ -83,6 +83,9 @@ class RenderResult:
     # The row at the top of each page that has one (elements marked data-row-label): page → (label, whether
     # the row began on an earlier page); the joined framework names it in its running header.
     row_tops: dict[int, tuple[str, bool]] = dc_field(default_factory=dict)
+    # A document made in pieces: how many were rendered now and how many came from the piece cache.
+    pieces_rendered: int = 0
+    pieces_reused: int = 0
 
 
 # --- inside the worker ---------------------------------------------------------------------------

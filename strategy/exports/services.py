@@ -13,13 +13,14 @@ import threading
 import time
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Callable
 
 from flask import current_app, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from .. import PROJECT_ROOT
@@ -29,7 +30,7 @@ from ..extensions import db
 from ..fields.services import load_field_row
 from ..framework import FRAMEWORK, Phase
 from ..models import Edition, Field, FieldAssignment, Strategy, User, utcnow
-from ..models.exports import ExportCache
+from ..models.exports import ExportCache, ExportPiece
 from ..permissions import visible_blocks
 from ..reading import readable_edition, readable_framework, readable_row, reader_of
 from . import pdf
@@ -214,11 +215,13 @@ def _framework_from_content(strategy: Strategy, content: dict, blocks: frozenset
                   "margins": {"doc": head.get("framework_title") or _("Handlungsrahmen"),
                               "strategy_line": f"{head.get('title', '')} · {state_label}"}}
         bodies = []
+        config = current_app.config
         for part_no, part in enumerate(parts, start=1):
-            runs = _runs_of_rows(rows, part, current_app.config.get("PDF_PIECE_TEXT_BUDGET", PIECE_TEXT_BUDGET))
+            runs = _runs_of_rows(rows, part, config.get("PDF_PIECE_TEXT_BUDGET", PIECE_TEXT_BUDGET),
+                                 config.get("PDF_PIECE_FIELDS", PIECE_FIELDS))
             for index, run in enumerate(runs):
                 bodies.append(render_template("pdf/framework_part.html", **common, part=part, part_no=part_no,
-                                              rows=run, continued=index > 0,
+                                              rows=run, continued=index > 0, piece=True,
                                               missing=missing if index == len(runs) - 1 else []))
 
         def front(toc_pages: dict[str, int]) -> str:
@@ -234,19 +237,24 @@ def _framework_from_content(strategy: Strategy, content: dict, blocks: frozenset
     return Document(f"{kind}-{paper}", strategy.id, subject, filename, inputs=inputs, build_pieces=build_pieces)
 
 
-# One piece holds at most this much row text (characters) of one part: enough for Dortmund's 13 fields in
-# one piece per part, while a 130-field framework is laid out a run at a time, so no renderer process
-# holds more than one piece's layout (peak memory stays flat however long the framework gets).
+# A piece of a table part holds the rows of at most PIECE_FIELDS fields, and at most PIECE_TEXT_BUDGET
+# characters of their text (a 130-field framework is laid out a run at a time, so no renderer process
+# holds more than one piece's layout and peak memory stays flat however long the framework gets). The
+# groups of fields are fixed places in the list of fields, not filled up to the budget: an edit to one
+# row changes the pieces of its own group only, never where the later pieces begin, so every other piece
+# is found in the piece cache. Each piece starts on a new page: fewer fields per piece waste less paper,
+# more re-render more after an edit (see the README, "Figures").
+PIECE_FIELDS = 2
 PIECE_TEXT_BUDGET = 100_000
 
 
-def _runs_of_rows(rows: list[dict], part: list[Phase], budget: int) -> list[list[dict]]:
+def _runs_of_rows(rows: list[dict], part: list[Phase], budget: int, fields_per_piece: int) -> list[list[dict]]:
     keys = [column.key for phase in part for column in phase.columns]
     runs: list[list[dict]] = [[]]
     size = 0
-    for row in rows:
+    for position, row in enumerate(rows):
         weight = sum(len(json.dumps(row.get(key) or "", default=str)) for key in keys) + len(row.get("goal_text") or "")
-        if runs[-1] and size + weight > budget:
+        if runs[-1] and (position % max(1, fields_per_piece) == 0 or size + weight > budget):
             runs.append([])
             size = 0
         runs[-1].append(row)
@@ -336,8 +344,9 @@ def render(document: Document) -> pdf.RenderResult:
         return max(0.1, deadline - time.monotonic())
 
     # The front goes first: it is short, and its length must be known before the contents can be numbered.
-    draft, *bodies = renderer.render_many([render_job(pieces.front({}))] + [render_job(h) for h in pieces.bodies],
-                                          left())
+    # Every piece is looked up in the piece cache first; only those made of something new are rendered.
+    draft, *bodies = _render_pieces(renderer, document.strategy_id,
+                                    [render_job(pieces.front({}))] + [render_job(h) for h in pieces.bodies], left)
     toc_pages: dict[str, int] = {}
     headers: dict[int, str] = {}
     offset = draft.page_count
@@ -347,15 +356,97 @@ def render(document: Document) -> pdf.RenderResult:
         for page, (label, continued) in body.row_tops.items():
             headers[offset + page] = _("%(field)s (Fortsetzung)", field=label) if continued else label
         offset += body.page_count
-    front, numbers = renderer.render_many([render_job(pieces.front(toc_pages)),
-                                           render_job(pieces.page_numbers(offset, headers), tagged=False)], left())
+    front, numbers = _render_pieces(renderer, document.strategy_id,
+                                    [render_job(pieces.front(toc_pages)),
+                                     render_job(pieces.page_numbers(offset, headers), tagged=False)], left)
     if front.page_count != draft.page_count:  # cannot happen with fixed-width page numbers; never print wrong ones
         raise pdf.RenderError("the contents changed length once numbered")
     joined = renderer.assemble(pdf.AssembleJob([front.pdf] + [body.pdf for body in bodies], numbers.pdf), left())
-    pieces_cpu = sum(r.cpu_seconds for r in (draft, *bodies, front, numbers))
+    every = (draft, *bodies, front, numbers)
+    rendered = sum(1 for r in every if not r.pieces_reused)
+    current_app.logger.info("%s of strategy %s: %s of %s pieces rendered, the rest from the piece cache",
+                            document.kind, document.strategy_id, rendered, len(every))
     return pdf.RenderResult(joined.pdf, joined.page_count, timeout - deadline + time.monotonic(),
-                            pieces_cpu + joined.cpu_seconds,
-                            max(r.peak_rss_mb for r in (draft, *bodies, front, numbers, joined)))
+                            sum(r.cpu_seconds for r in every) + joined.cpu_seconds,
+                            max(r.peak_rss_mb for r in (*every, joined)),
+                            pieces_rendered=rendered, pieces_reused=len(every) - rendered)
+
+
+# --- the piece cache -----------------------------------------------------------------------------
+
+def piece_key(job: pdf.RenderJob, strategy_id: int) -> str:
+    """A hash of exactly what a piece is made of: its HTML (rows, language, paper, labels), its assets (the
+    stylesheet), the PDF variant (tagging), the code and templates that render and measure it, and
+    WeasyPrint's version. The strategy is named too, so its pieces go when it is deleted."""
+    import weasyprint
+
+    digest = hashlib.sha256(f"piece:v1:{_code_fingerprint()}:{weasyprint.__version__}:{strategy_id}:"
+                            f"{job.pdf_variant}".encode())
+    for name in sorted(job.assets):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(job.assets[name]).digest())
+    digest.update(job.html.encode())
+    return digest.hexdigest()
+
+
+def _render_pieces(renderer: pdf.RendererPool, strategy_id: int, jobs: list[pdf.RenderJob],
+                   left: Callable[[], float]) -> list[pdf.RenderResult]:
+    """The pieces' rendered PDFs, in order: those rendered before (by any process on any host) from the
+    ExportPiece table, the others rendered now side by side and stored there. `PDF_PIECE_CACHE = False`
+    renders every piece. Commits (a piece stored is kept even when the export fails later)."""
+    if not current_app.config.get("PDF_PIECE_CACHE", True):
+        return renderer.render_many(jobs, left())
+    keys = [piece_key(job, strategy_id) for job in jobs]
+    stored = {piece.key: piece for piece in db.session.scalars(db.select(ExportPiece).where(ExportPiece.key.in_(keys)))}
+    missing = list(dict.fromkeys(key for key in keys if key not in stored))  # one render per distinct piece
+    fresh = dict(zip(missing, renderer.render_many([jobs[keys.index(key)] for key in missing], left()),
+                     strict=True))
+    now = utcnow()
+    if fresh:
+        insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+        # Another export may store the same piece a moment earlier: its bytes are the same, keep theirs.
+        db.session.execute(insert(ExportPiece).on_conflict_do_nothing(index_elements=["key"]), [
+            {"key": key, "strategy_id": strategy_id, "pdf": result.pdf, "size": len(result.pdf),
+             "page_count": result.page_count, "render_seconds": round(result.seconds, 3),
+             "layout": {"anchors": result.anchors, "row_tops": {str(page): list(top)
+                                                                for page, top in result.row_tops.items()}},
+             "created_at": now, "last_used_at": now}
+            for key, result in fresh.items()])
+        prune_pieces()
+    # Last use, for pruning: at most once an hour per piece (SQLite would rewrite each piece's PDF to store
+    # a new date; PostgreSQL keeps large values apart, but the hour is fine-grained enough either way).
+    used = [piece.id for piece in stored.values() if piece.last_used_at < now - timedelta(hours=1)]
+    if used:
+        db.session.execute(db.update(ExportPiece).where(ExportPiece.id.in_(used)).values(last_used_at=now))
+    db.session.commit()
+    return [fresh[key] if key in fresh else _from_store(stored[key]) for key in keys]
+
+
+def _from_store(piece: ExportPiece) -> pdf.RenderResult:
+    layout = piece.layout or {}
+    return pdf.RenderResult(piece.pdf, piece.page_count, 0.0, 0.0, 0.0, dict(layout.get("anchors", {})),
+                            {int(page): (top[0], bool(top[1])) for page, top in layout.get("row_tops", {}).items()},
+                            pieces_reused=1)
+
+
+def prune_pieces() -> int:
+    """Forget pieces unused for PDF_PIECE_KEEP_DAYS (30), then the least recently used ones beyond
+    PDF_PIECE_CACHE_MB (200) in all. A piece only saves a render: one pruned too early is rendered again.
+    Runs whenever new pieces are stored, so no scheduler is needed. Returns how many went."""
+    config = current_app.config
+    cutoff = utcnow() - timedelta(days=config.get("PDF_PIECE_KEEP_DAYS", 30))
+    gone = db.session.execute(db.delete(ExportPiece).where(ExportPiece.last_used_at < cutoff)).rowcount or 0
+    limit = config.get("PDF_PIECE_CACHE_MB", 200) * 1024 * 1024
+    if (db.session.scalar(db.select(db.func.coalesce(db.func.sum(ExportPiece.size), 0))) or 0) > limit:
+        kept, stale = 0, []
+        for piece_id, size in db.session.execute(db.select(ExportPiece.id, ExportPiece.size).order_by(
+                ExportPiece.last_used_at.desc(), ExportPiece.id.desc())):
+            kept += size
+            if kept > limit:
+                stale.append(piece_id)
+        if stale:
+            db.session.execute(db.delete(ExportPiece).where(ExportPiece.id.in_(stale)))
+            gone += len(stale)
+    return gone
 
 
 def _renderer(config=None) -> pdf.RendererPool:

@@ -3,7 +3,7 @@ from .accounts import FieldAssignment, Membership, Role, User
 from .auth import LoginThrottle, SetPasswordToken, Setting, UserSession
 from .base import utcnow
 from .editions import Edition, EditionIsImmutable
-from .exports import ExportCache, ExportJob
+from .exports import ExportCache, ExportJob, ExportPiece
 from .history import AuditEvent, Revision, RevisionKind
 from .imports import ImportUpload
 from .mail import MailStatus, OutgoingMail
@@ -56,7 +56,7 @@ __all__ = [
     "FundingStatus", "Indicator", "IndicatorUnit", "IndicatorValue", "Membership", "Milestone", "NextStep",
     "OPEN_STEP_STATUSES", "Organisation", "OrganisationKind", "Person", "Responsibility", "ResponsibilityRole", "ReviewState",
     "Revision", "RevisionKind", "Role", "StepStatus", "Strategy", "User", "Visibility", "WorkingGroup",
-    "WorkingGroupMember", "Edition", "ImportUpload", "EditionIsImmutable", "ExportCache", "ExportJob", "ReviewComment", "financing_item_next_step", "name_key", "next_step_field", "step_is_overdue",
+    "WorkingGroupMember", "Edition", "ImportUpload", "EditionIsImmutable", "ExportCache", "ExportJob", "ExportPiece", "ReviewComment", "financing_item_next_step", "name_key", "next_step_field", "step_is_overdue",
     "SearchEntry", "SearchKind", "SearchLayer",
     "utcnow", "ReminderKind", "ReminderSent", "ReportingRound", "RoundStage", "RoundStatus",
     "RoundTask", "StageKind", "TaskState",

@@ -35,6 +35,29 @@ class ExportCache(db.Model):
     last_served_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ExportPiece(db.Model):
+    """One rendered piece of a document made in pieces (the framework's front, a run of rows of one table
+    part, the page-number sheet), stored by what it is made of: `key` is a hash of the piece's HTML, its
+    stylesheet, the PDF variant (tagging), the rendering code and WeasyPrint's version. The HTML holds the
+    language, the paper and the rows, so a field that did not change finds its pieces again, in the live
+    framework, the approved one and every edition alike. Besides the PDF it keeps what joining needs
+    without the layout: its page count, where its anchors landed and which row stands at each page's top.
+    Pruned by last use and total size (strategy.exports.services.prune_pieces); a strategy's pieces go with it.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64), unique=True)  # the hash also covers strategy_id
+    strategy_id: Mapped[int] = mapped_column(sa.ForeignKey("strategy.id", ondelete="CASCADE"), index=True)
+    pdf: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    size: Mapped[int] = mapped_column(default=0)  # len(pdf), so pruning by size never reads the PDFs
+    page_count: Mapped[int] = mapped_column(default=0)
+    # {"anchors": {id: page}, "row_tops": {page: [label, continued]}} (pages 1-based within the piece)
+    layout: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    render_seconds: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class ExportJob(db.Model):
     """One export rendered on the queue (EXPORT_QUEUE = "procrastinate"): who asked for which document, and
     how far it got. The PDF itself lands in ExportCache, where every host finds it; this row only says
