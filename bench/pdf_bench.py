@@ -1,8 +1,10 @@
-"""PDF export bench: completeness, fresh and cached render times, dossier time, peak memory, and how the
-rest of the app answers while exports render. Generates its own synthetic framework (13 fields, about
-22,000 words) in a throwaway SQLite database; prints medians.
+"""PDF export bench: completeness, fresh and cached render times, the export after one field changed (the
+piece cache), dossier time, peak memory, and how the rest of the app answers while exports render.
+Generates its own synthetic framework (13 fields, about 22,000 words) in a throwaway SQLite database and,
+where LibreOffice is installed, times Writer converting the same content written as a Word table (python-
+docx); prints medians and the targets' ratios.
 
-    .venv/bin/python bench/pdf_bench.py [--runs 3] [--skip-130]
+    .venv/bin/python bench/pdf_bench.py [--runs 3] [--skip-130] [--targets-only]
 """
 from __future__ import annotations
 
@@ -163,25 +165,90 @@ def write_xlsx(path: Path, rows: list[list[str]]) -> None:
     book.save(path)
 
 
-def libreoffice(strategy, words, runs: int) -> str:
-    binary = shutil.which("libreoffice") or shutil.which("soffice")
-    if not binary:
-        return "not installed"
-    if importlib.util.find_spec("openpyxl") is None:
-        return "needs openpyxl to write the sheet: pip install -e '.[bench]'"
-    work = Path(tempfile.mkdtemp(prefix="pdf-bench-lo-"))
+def write_docx(path: Path, rows: list[list[str]]) -> None:
+    """The framework as a city keeps it in Word: one table, A3 landscape, 8 pt, the header row repeated on
+    every page, rows allowed to split across pages (Word's default), paragraphs and list items as
+    paragraphs of their cell."""
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt
+
+    document = Document()
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Mm(420), Mm(297)
+    section.left_margin = section.right_margin = Mm(12)
+    section.top_margin, section.bottom_margin = Mm(17), Mm(15)
+    normal = document.styles["Normal"]
+    normal.font.name, normal.font.size = "Liberation Sans", Pt(8)
+    normal.paragraph_format.space_after = Pt(2)
+    table = document.add_table(rows=0, cols=len(rows[0]))
+    table.style = "Table Grid"
+    for number, values in enumerate(rows):
+        row = table.add_row()
+        if number == 0:
+            header = OxmlElement("w:tblHeader")
+            header.set(qn("w:val"), "true")
+            row._tr.get_or_add_trPr().append(header)
+        for cell, value in zip(row.cells, values, strict=True):
+            paragraphs = [p for p in re.split(r"\n\n|\n(?=- )", value) if p.strip()] or [""]
+            cell.text = paragraphs[0]
+            for paragraph in paragraphs[1:]:
+                cell.add_paragraph(paragraph)
+    document.save(path)
+
+
+def framework_rows(strategy) -> list[list[str]]:
+    """The content the bench's framework prints, as rows of strings (the office routes' input)."""
     rows = [["Thema"] + list(TEXT_COLUMNS) + ["next_steps"]]
     for field in strategy.fields:
-        rows.append([f"{field.number}. {field.title}\n{field.goal_text}"] + [getattr(field, c) for c in TEXT_COLUMNS]
-                    + ["\n".join(s.description for s in field.next_steps)])
-    write_xlsx(work / "framework.xlsx", rows)
+        rows.append([f"{field.number}. {field.title}\n\n{field.goal_text}"] + [getattr(field, c) for c in TEXT_COLUMNS]
+                    + ["\n".join(f"- {s.description}" for s in field.next_steps)])
+    return rows
+
+
+def convert(binary: str, work: Path, name: str, runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
         subprocess.run([binary, "--headless", f"-env:UserInstallation=file://{work}/profile", "--convert-to", "pdf",
-                        "--outdir", str(work), str(work / "framework.xlsx")], check=True, capture_output=True,
-                       timeout=300)
+                        "--outdir", str(work), str(work / name)], check=True, capture_output=True, timeout=300)
         times.append(time.perf_counter() - started)
+    return times
+
+
+def writer(strategy, words, runs: int) -> tuple[float | None, str]:
+    """LibreOffice Writer converting the same content as a .docx table: (median seconds, the line to print)."""
+    binary = shutil.which("libreoffice") or shutil.which("soffice")
+    if not binary:
+        return None, "not installed (apt-get install libreoffice-writer-nogui)"
+    if importlib.util.find_spec("docx") is None:
+        return None, "needs python-docx to write the table"
+    work = Path(tempfile.mkdtemp(prefix="pdf-bench-writer-"))
+    write_docx(work / "framework.docx", framework_rows(strategy))
+    convert(binary, work, "framework.docx", 1)  # the first start makes LibreOffice's profile: not timed
+    times = convert(binary, work, "framework.docx", runs)
+    from pypdf import PdfReader
+
+    output = (work / "framework.pdf").read_bytes()
+    pages = len(PdfReader(io.BytesIO(output)).pages)
+    return median(times), (f"{median(times):.2f} s median ({min(times):.2f}–{max(times):.2f}), {pages} pages, "
+                           f"{completeness(output, words):.1%} of the words, untagged (look at {work / 'framework.pdf'})")
+
+
+def libreoffice(strategy, words, runs: int) -> str:
+    binary = shutil.which("libreoffice") or shutil.which("soffice")
+    if not binary:
+        return "not installed"
+    if not list(Path(os.path.realpath(binary)).parent.glob("libsclo.so")):
+        return "LibreOffice Calc not installed (apt-get install libreoffice-calc-nogui)"
+    if importlib.util.find_spec("openpyxl") is None:
+        return "needs openpyxl to write the sheet: pip install -e '.[bench]'"
+    work = Path(tempfile.mkdtemp(prefix="pdf-bench-lo-"))
+    write_xlsx(work / "framework.xlsx", framework_rows(strategy))
+    times = convert(binary, work, "framework.xlsx", runs)
     from pypdf import PdfReader
 
     output = (work / "framework.pdf").read_bytes()
@@ -201,6 +268,8 @@ def main() -> None:
     parser.add_argument("--cached-only", action="store_true", help="only the cached-export figure")
     parser.add_argument("--status-only", action="store_true", help="only the status page p95 during exports")
     parser.add_argument("--memory-only", action="store_true", help="only the peak memory figures")
+    parser.add_argument("--targets-only", action="store_true",
+                        help="only targets 1 and 2: fresh render against Writer, after one change against fresh")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="pdf-bench-"))
@@ -229,8 +298,12 @@ def main() -> None:
                 doc.prepare()  # build the HTML inside the request context
                 return doc
 
-        def render(doc, workers: int = pdf.DEFAULT_WORKERS, variant: str | None = pdf.PDF_VARIANT):
+        def render(doc, workers: int = pdf.DEFAULT_WORKERS, variant: str | None = pdf.PDF_VARIANT, fresh: bool = True):
+            """The export's render; `fresh`: with no stored pieces (the piece cache emptied first)."""
             app.config.update(PDF_RENDER_WORKERS=workers, PDF_VARIANT=variant)
+            if fresh:
+                db.session.execute(db.delete(models.ExportPiece))
+                db.session.commit()
             with app.test_request_context():
                 pdf.pool(workers).warm_up()
                 started = time.perf_counter()
@@ -259,6 +332,44 @@ def main() -> None:
                       f"{len(big.pieces.bodies)} pieces, {len(result.pdf) / 1e6:.1f} MB file): "
                       f"{result.peak_rss_mb:.0f} MB ({timing([result])})")
 
+        def after_one_change(what: str) -> None:
+            """Target 2: a fresh render, then one field changed and the export made again (the pieces of
+            unchanged rows from the piece cache), interleaved run by run; medians and their ratio."""
+            fresh_times, after_times, rendered = [], [], []
+            for run in range(args.runs):
+                fresh_times.append(render(document("framework")).seconds)
+                field = strategy.fields[6]
+                if what == "text":  # a column of part A: one run of rows renders again
+                    field.current_state += f" Geändert im Lauf {run}."
+                else:  # the title: its runs in both parts, the contents and the running headers
+                    field.title = f"{field.title.split(' (')[0]} (Lauf {run})"
+                db.session.commit()
+                after = render(document("framework"), fresh=False)
+                after_times.append(after.seconds)
+                rendered.append(f"{after.pieces_rendered}/{after.pieces_rendered + after.pieces_reused}")
+            ratio = median(after_times) / median(fresh_times)
+            print(f"after one field's {what} changes: {median(after_times):.2f} s against a fresh render's "
+                  f"{median(fresh_times):.2f} s (interleaved): ratio {ratio:.2f} (target ≤ 0.25: "
+                  f"{'met' if ratio <= 0.25 else 'not met'}); pieces rendered/all: {', '.join(rendered)}")
+
+        def fresh_against_writer() -> None:
+            """Target 1: our fresh render, tagged, against LibreOffice Writer converting the same content."""
+            ours = [render(document("framework")) for _ in range(args.runs)]
+            seconds, line = writer(strategy, words, args.runs)
+            print(f"LibreOffice Writer (.docx table → PDF, same content): {line}")
+            if seconds:
+                ratio = median([r.seconds for r in ours]) / seconds
+                print(f"fresh render (tagged) against Writer: {median([r.seconds for r in ours]):.2f} s / "
+                      f"{seconds:.2f} s = {ratio:.2f} (target ≤ 1: {'met' if ratio <= 1 else 'not met'})")
+
+        if args.targets_only:
+            print(f"machine load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+            render(document("framework"))  # warm
+            fresh_against_writer()
+            after_one_change("text")
+            after_one_change("title")
+            print(f"machine load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+            return
         if args.memory_only:
             peak_memory()
             return
@@ -285,7 +396,10 @@ def main() -> None:
         a4 = document("framework", paper="a4")
         a4_runs = [render(a4) for _ in range(args.runs)]
         print(f"fresh render, framework A4: {timing(a4_runs)}, {a4_runs[0].page_count} pages")
-        print(f"LibreOffice (.xlsx → PDF, same content): {libreoffice(strategy, words, args.runs)}")
+        print(f"LibreOffice Calc (.xlsx → PDF, same content): {libreoffice(strategy, words, args.runs)}")
+        fresh_against_writer()
+        after_one_change("text")
+        after_one_change("title")
 
         dossier = document("dossier")
         dossier_runs = [render(dossier) for _ in range(args.runs)]

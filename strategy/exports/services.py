@@ -401,6 +401,9 @@ def _render_pieces(renderer: pdf.RendererPool, strategy_id: int, jobs: list[pdf.
     fresh = dict(zip(missing, renderer.render_many([jobs[keys.index(key)] for key in missing], left()),
                      strict=True))
     now = utcnow()
+    # Read the stored pieces before the commit below expires them (reading them after would load each again).
+    results = [fresh[key] if key in fresh else _from_store(stored[key]) for key in keys]
+    used = [piece.id for piece in stored.values() if piece.last_used_at < now - timedelta(hours=1)]
     if fresh:
         insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
         # Another export may store the same piece a moment earlier: its bytes are the same, keep theirs.
@@ -414,11 +417,10 @@ def _render_pieces(renderer: pdf.RendererPool, strategy_id: int, jobs: list[pdf.
         prune_pieces()
     # Last use, for pruning: at most once an hour per piece (SQLite would rewrite each piece's PDF to store
     # a new date; PostgreSQL keeps large values apart, but the hour is fine-grained enough either way).
-    used = [piece.id for piece in stored.values() if piece.last_used_at < now - timedelta(hours=1)]
     if used:
         db.session.execute(db.update(ExportPiece).where(ExportPiece.id.in_(used)).values(last_used_at=now))
     db.session.commit()
-    return [fresh[key] if key in fresh else _from_store(stored[key]) for key in keys]
+    return results
 
 
 def _from_store(piece: ExportPiece) -> pdf.RenderResult:
