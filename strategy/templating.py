@@ -47,6 +47,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["as_of"] = _as_of
     app.jinja_env.filters["format_currency_eur"] = lambda value: format_currency(Decimal(str(value)), "EUR")
     app.jinja_env.filters["format_indicator"] = format_indicator_value
+    app.jinja_env.filters["number"] = format_decimal  # 1.000 / 1,000
     app.jinja_env.filters["label"] = enum_label
     app.jinja_env.filters["revision_summary"] = revision_summary
     app.jinja_env.filters["css_string"] = css_string

@@ -436,3 +436,73 @@ def test_many_hits_are_paged_and_every_page_renders(client, make):
     assert second.status_code == 200
     assert "Seite 2 von 2" in second.text and "Vorherige Seite" in second.text
     assert second.text.count('class="search-hit"') == 10
+
+
+# --- a word in very many texts: counted up to a cap, the newest ranked -----------------------------------
+
+def _nordlicht_field(make, strategy, number, steps):
+    field = make.field(strategy, number)
+    for n in range(steps):
+        field.next_steps.append(NextStep(description=f"Nordlicht-Runde {number}.{n}", position=n))
+    db.session.commit()
+    make.approve(field)
+    return field
+
+
+@pytest.fixture
+def cap_of_five(monkeypatch):
+    monkeypatch.setattr("strategy.search.services.COUNT_CAP", 5)
+
+
+def test_more_hits_than_the_cap_are_counted_as_more_than_the_cap_and_the_newest_ranked(make, cap_of_five):
+    strategy = make.strategy(fields=2, visibility=Visibility.PUBLIC, slug="viele")
+    _nordlicht_field(make, strategy, 1, 4)
+    _nordlicht_field(make, strategy, 2, 4)  # approved later: its steps are the newer hits
+    results = search(ANONYMOUS, "Nordlicht")
+    assert (results.capped, results.total, results.pages) == (True, 5, 1)
+    assert [(g.kind, g.count) for g in results.groups] == [(SearchKind.STEP, 5)]
+    newest = db.session.scalars(
+        db.select(SearchEntry.id).where(SearchEntry.layer == "approved", SearchEntry.body.contains("Nordlicht"))
+        .order_by(SearchEntry.occurred_at.desc(), SearchEntry.id.desc()).limit(5)).all()
+    shown = {hit.url for hit in results.hits}
+    assert len(shown) == 5
+    assert {e.source_id for e in db.session.scalars(db.select(SearchEntry).where(SearchEntry.id.in_(newest)))} == {
+        int(url.split("#schritt-")[1]) for url in shown}
+
+
+def test_up_to_the_cap_every_hit_is_counted_exactly(make, cap_of_five):
+    strategy = make.strategy(fields=1, visibility=Visibility.PUBLIC, slug="viele")
+    _nordlicht_field(make, strategy, 1, 5)
+    results = search(ANONYMOUS, "Nordlicht")
+    assert (results.capped, results.total) == (False, 5)
+
+
+def test_hidden_rows_take_no_place_under_the_cap(make, cap_of_five):
+    """Permissions are part of the capped query: a hidden strategy's many hits neither fill the cap nor
+    are counted."""
+    hidden = make.strategy(fields=1, visibility=Visibility.INTERNAL, slug="verborgen")
+    _nordlicht_field(make, hidden, 1, 8)
+    visible = make.strategy(fields=1, visibility=Visibility.PUBLIC, slug="offen")
+    _nordlicht_field(make, visible, 1, 3)
+    results = search(ANONYMOUS, "Nordlicht")
+    assert (results.capped, results.total) == (False, 3)
+    assert {hit.strategy_slug for hit in results.hits} == {"offen"}
+    assert search(make.user(admin=True), "Nordlicht").capped
+
+
+def test_the_page_says_more_than_the_cap(client, make, cap_of_five):
+    strategy = make.strategy(fields=1, visibility=Visibility.PUBLIC, slug="viele")
+    _nordlicht_field(make, strategy, 1, 7)
+    page = client.get("/suche?q=Nordlicht")
+    assert "Mehr als 5 Treffer für „Nordlicht“" in page.text
+    assert "die 5 neuesten" in page.text
+    assert page.text.count('class="search-hit"') == 5
+
+
+def test_the_page_says_more_than_the_cap_in_english(client, make, cap_of_five):
+    strategy = make.strategy(fields=1, visibility=Visibility.PUBLIC, slug="viele")
+    _nordlicht_field(make, strategy, 1, 7)
+    client.get("/sprache/en")
+    page = client.get("/suche?q=Nordlicht")
+    assert "More than 5 hits for “Nordlicht”" in page.text
+    assert "The 5 newest are counted" in page.text

@@ -35,8 +35,9 @@ class Engine:
     def contains_part(self, part: str) -> sa.ColumnElement[bool]:
         raise NotImplementedError
 
-    def relevance(self, query: Query) -> tuple[sa.ColumnElement, list]:
-        """An expression (higher is more relevant) and the outer joins it needs, as (target, on) pairs."""
+    def relevance(self, query: Query, ids: sa.Select) -> tuple[sa.ColumnElement, list]:
+        """An expression (higher is more relevant) and the outer joins it needs, as (target, on) pairs, for
+        the rows whose ids `ids` selects (the only rows ranked)."""
         raise NotImplementedError
 
     def finds(self, term: Term) -> sa.ColumnElement[bool]:
@@ -73,12 +74,13 @@ class SqliteEngine(Engine):
             sa.literal_column("search_trigram").op("MATCH")(_fts_phrase((part,))))
         return SearchEntry.id.in_(rows)
 
-    def relevance(self, query: Query) -> tuple[sa.ColumnElement, list]:
+    def relevance(self, query: Query, ids: sa.Select) -> tuple[sa.ColumnElement, list]:
         any_term = " OR ".join(_fts_phrase(term.stems) for term in query.required)
+        # bm25() is computed only for the rows to be ranked, not for every row the terms match.
         scored = (
             sa.select(self._fts.c.rowid.label("rowid"),
                       sa.literal_column("-bm25(search_fts, 4.0, 1.0)").label("score"))
-            .where(sa.literal_column("search_fts").op("MATCH")(any_term))
+            .where(sa.literal_column("search_fts").op("MATCH")(any_term), self._fts.c.rowid.in_(ids))
             .subquery("scored")
         )
         return sa.func.coalesce(scored.c.score, 0.0), [(scored, scored.c.rowid == SearchEntry.id)]
@@ -98,7 +100,7 @@ class PostgresEngine(Engine):
     def contains_part(self, part: str) -> sa.ColumnElement[bool]:
         return SearchEntry.folded.like(f"%{part}%")
 
-    def relevance(self, query: Query) -> tuple[sa.ColumnElement, list]:
+    def relevance(self, query: Query, ids: sa.Select) -> tuple[sa.ColumnElement, list]:
         any_term = " or ".join(_fts_phrase(term.stems) if term.is_phrase else term.stems[0]
                                for term in query.required)
         # Normalisation 1 (rank / (1 + log length)): shorter texts first among equal matches, as bm25 does.

@@ -13,6 +13,7 @@ passed these conditions.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable
@@ -49,6 +50,10 @@ LAYER_LABELS = {
 CURRENT_LAYERS = frozenset({SearchLayer.LIVE, SearchLayer.APPROVED, SearchLayer.COMMENT})
 HISTORY_LAYERS = frozenset({SearchLayer.HISTORY, SearchLayer.EDITION})
 PAGE_SIZE = 50
+# Hits are counted up to this many, and beyond it only the newest COUNT_CAP are ranked: a word that stands
+# in nearly every text (a city's "Jobcenter") would otherwise be counted and ranked in every row of the
+# installation before the first page could be shown. Up to the cap nothing changes.
+COUNT_CAP = 1000
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ class Results:
     total: int
     page: int
     pages: int
+    capped: bool = False  # more than COUNT_CAP hits: `total` and the groups' counts are those of the newest
 
     @property
     def hits(self) -> list[Hit]:
@@ -122,32 +128,36 @@ def _reader_scopes(user, strategies: Iterable[Strategy]) -> dict[tuple[frozenset
     return scopes
 
 
-def permitted(user, strategies: Iterable[Strategy]) -> sa.ColumnElement[bool]:
-    """The SQL condition of every index row this reader may find."""
-    conditions = [
-        sa.and_(
-            SearchEntry.strategy_id.in_(ids),
-            SearchEntry.layer.in_(sorted(layer.value for layer in layers)),
-            sa.or_(SearchEntry.block.is_(None), SearchEntry.block.in_(sorted(blocks))),
-        )
-        for (layers, blocks), ids in _reader_scopes(user, strategies).items()
-    ]
+def permitted(user, strategies: Iterable[Strategy], searched: frozenset[SearchLayer] | None = None) -> sa.ColumnElement[bool]:
+    """The SQL condition of every index row this reader may find (in the `searched` layers, default all)."""
+    conditions = []
+    for (layers, blocks), ids in _reader_scopes(user, strategies).items():
+        # One list of layers per scope, what the reader may read and the search asks for: two lists on the
+        # same column would make PostgreSQL count their selectivity twice and choose a slower plan.
+        layers = layers & searched if searched is not None else layers
+        if layers:
+            conditions.append(sa.and_(
+                SearchEntry.strategy_id.in_(ids),
+                SearchEntry.layer.in_(sorted(layer.value for layer in layers)),
+                sa.or_(SearchEntry.block.is_(None), SearchEntry.block.in_(sorted(blocks))),
+            ))
     return sa.or_(*conditions) if conditions else sa.false()
 
 
-def _filter_conditions(filters: Filters, strategies: list[Strategy]) -> list[sa.ColumnElement[bool]]:
+def searched_layers(filters: Filters) -> frozenset[SearchLayer]:
+    """The current state; with history (or when asking for revisions or editions) also the older ones."""
+    if filters.history or filters.kinds & {SearchKind.REVISION, SearchKind.EDITION}:
+        return CURRENT_LAYERS | HISTORY_LAYERS
+    return CURRENT_LAYERS
+
+
+def _filter_conditions(filters: Filters) -> list[sa.ColumnElement[bool]]:
+    """The filters other than strategy and history, which narrow `permitted` itself."""
     conditions = []
-    if filters.strategy:
-        ids = [s.id for s in strategies if s.slug == filters.strategy]
-        conditions.append(SearchEntry.strategy_id.in_(ids) if ids else sa.false())
     if filters.field_number is not None:
         conditions.append(SearchEntry.field_number == filters.field_number)
     if filters.kinds:
         conditions.append(SearchEntry.kind.in_(sorted(kind.value for kind in filters.kinds)))
-    layers = set(CURRENT_LAYERS)
-    if filters.history or filters.kinds & {SearchKind.REVISION, SearchKind.EDITION}:
-        layers |= HISTORY_LAYERS
-    conditions.append(SearchEntry.layer.in_(sorted(layer.value for layer in layers)))
     if filters.since:
         conditions.append(SearchEntry.occurred_at >= datetime.combine(filters.since, time.min, timezone.utc))
     if filters.until:
@@ -157,36 +167,50 @@ def _filter_conditions(filters: Filters, strategies: list[Strategy]) -> list[sa.
 
 
 def search(user, text: str, filters: Filters = Filters()) -> Results:
-    """The hits this reader may find for `text`, most relevant first, grouped by kind, with counts."""
+    """The hits this reader may find for `text`, most relevant first, grouped by kind, with counts.
+
+    One query takes the newest COUNT_CAP + 1 rows that match and that this reader may read (along the index
+    on date: however common the word, it stops after that many), ranks them and returns them in order as
+    (id, kind, date); the counts and the page come from those rows, and only the page's rows are loaded.
+    More than COUNT_CAP rows: the result is capped, the oldest of them left out.
+    """
     query = parse_query(text)
     if query.is_empty:
         return Results(query, [], 0, 1, 0)
     engine = engine_for(db.engine.dialect.name)
     strategies = list(db.session.scalars(sa.select(Strategy)))
-    where = [permitted(user, strategies), *_filter_conditions(filters, strategies)]
+    # The strategy filter and the layers searched narrow the permission condition rather than adding a
+    # second condition on the same columns, which PostgreSQL would misjudge (see `permitted`).
+    searched = [s for s in strategies if not filters.strategy or s.slug == filters.strategy]
+    where = [permitted(user, searched, searched_layers(filters)), *_filter_conditions(filters)]
     where += [engine.finds(term) for term in query.required]
     where += [sa.not_(engine.finds(term)) for term in query.excluded]
 
-    counts = dict(db.session.execute(
-        sa.select(SearchEntry.kind, sa.func.count()).where(*where).group_by(SearchEntry.kind)).all())
-    total = sum(counts.values())
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, filters.page), pages)
-
-    relevance, joins = engine.relevance(query)
-    statement = sa.select(SearchEntry, relevance.label("relevance"))
+    newest = (sa.select(SearchEntry.id).where(*where)
+              .order_by(SearchEntry.occurred_at.desc(), SearchEntry.id.desc()).limit(COUNT_CAP + 1)
+              .cte("newest"))
+    relevance, joins = engine.relevance(query, sa.select(newest.c.id))
+    statement = sa.select(SearchEntry.id, SearchEntry.kind, SearchEntry.occurred_at)
     for target, on in joins:
         statement = statement.outerjoin(target, on)
-    rows = db.session.execute(
-        statement.where(*where)
-        .order_by(sa.desc("relevance"), SearchEntry.occurred_at.desc(), SearchEntry.id.desc())
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ranked = db.session.execute(
+        statement.where(SearchEntry.id.in_(sa.select(newest.c.id)))
+        .order_by(relevance.desc(), SearchEntry.occurred_at.desc(), SearchEntry.id.desc())
     ).all()
-    hits = _hits([row[0] for row in rows], query, {s.id: s for s in strategies})
-    groups = [Group(kind, counts.get(kind.value, counts.get(kind, 0))) for kind in SearchKind]
-    for hit in hits:
+    capped = len(ranked) > COUNT_CAP
+    if capped:
+        oldest = min(ranked, key=lambda row: (row.occurred_at, row.id))
+        ranked.remove(oldest)
+
+    counts = Counter(SearchKind(row.kind) for row in ranked)
+    groups = [Group(kind, counts[kind]) for kind in SearchKind if counts[kind]]
+    pages = max(1, -(-len(ranked) // PAGE_SIZE))
+    page = min(max(1, filters.page), pages)
+    ids = [row.id for row in ranked[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]]
+    entries = {e.id: e for e in db.session.scalars(sa.select(SearchEntry).where(SearchEntry.id.in_(ids)))}
+    for hit in _hits([entries[entry_id] for entry_id in ids], query, {s.id: s for s in strategies}):
         next(g for g in groups if g.kind == hit.kind).hits.append(hit)
-    return Results(query, [g for g in groups if g.count], total, page, pages)
+    return Results(query, groups, len(ranked), page, pages, capped=capped)
 
 
 def _hits(entries: list[SearchEntry], query: Query, strategies: dict[int, Strategy]) -> list[Hit]:

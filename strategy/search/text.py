@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import Stemmer
 from markupsafe import Markup, escape
@@ -74,7 +74,7 @@ class Term:
     def is_phrase(self) -> bool:
         return len(self.stems) > 1
 
-    @property
+    @cached_property
     def part(self) -> str | None:
         """The stem (`Kurse` → `kurs`), or the folded word where the stem is too short to search inside
         other words (`Kurs` → stem `kur`, searched as `kurs`)."""
@@ -98,6 +98,11 @@ class Query:
     @property
     def is_empty(self) -> bool:
         return not self.required
+
+    @cached_property
+    def judged(self) -> dict[str, int | None]:
+        """Words of the hits' texts already judged by the highlighting: word → the term that found it."""
+        return {}
 
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)(\S+)')
@@ -123,37 +128,55 @@ def parse_query(text: str) -> Query:
 
 # --- highlighting ---------------------------------------------------------------------------------
 
-def _matches(word: str, query: Query) -> bool:
+def _matching_term(word: str, query: Query) -> int | None:
+    """The index of the first required term that finds `word`, or None."""
     word_stem = stem(word)
     folded = fold(word)
-    for term in query.required:
-        if word_stem in term.stems:
-            return True
-        if term.part and term.part in folded:
-            return True
-    return False
+    for number, term in enumerate(query.required):
+        if word_stem in term.stems or (term.part and term.part in folded):
+            return number
+    return None
+
+
+def _found(text: str, query: Query) -> list[tuple[int, int, int]]:
+    """(start, end, term) of each word of `text` that the query found; each distinct word is judged once
+    per query (a page of hits repeats the same words many times)."""
+    judged = query.judged
+    found = []
+    for match in WORD.finditer(text):
+        word = match.group()
+        if word not in judged:
+            judged[word] = _matching_term(word, query)
+        if judged[word] is not None:
+            found.append((*match.span(), judged[word]))
+    return found
 
 
 def matched_words(text: str, query: Query) -> list[str]:
     """The words of `text` that the query found, as written (for highlighting on the page a hit opens)."""
     seen: dict[str, None] = {}
-    for word in words(text):
-        if _matches(word, query):
-            seen.setdefault(word, None)
+    for start, end, _ in _found(text or "", query):
+        seen.setdefault(text[start:end], None)
     return list(seen)
 
 
 def snippet(text: str, query: Query, width: int = 220) -> Markup:
-    """A passage of `text` around the first word the query found, with every found word in <mark>.
+    """A passage of `text` with every found word in <mark>: the passage where most of the query's terms
+    occur (the first such, for a query of one word the first found word), starting a little before it.
 
     Made here for both engines (not by ts_headline or FTS5's snippet()): those mark what each engine's own
     tokens matched, the stored terms are stems, and the two would mark different words of the same text."""
     text = " ".join((text or "").split())
-    spans = [m.span() for m in WORD.finditer(text) if _matches(m.group(), query)]
+    spans = _found(text, query)
     start = 0
     if spans:
+        lead = width // 3
         first = spans[0][0]
-        start = max(0, first - width // 3)
+        if len(query.required) > 1:
+            # The found word after which most of the query's terms follow within the passage.
+            first = max(spans[:200], key=lambda span: (
+                len({term for begin, _, term in spans if span[0] <= begin < span[0] + width - lead}), -span[0]))[0]
+        start = max(0, first - lead)
         if start:
             space = text.rfind(" ", 0, start)
             start = space + 1 if space >= 0 else start
@@ -163,7 +186,7 @@ def snippet(text: str, query: Query, width: int = 220) -> Markup:
         end = space if space >= 0 else len(text)
     out = [Markup("… ") if start else Markup("")]
     cursor = start
-    for begin, finish in spans:
+    for begin, finish, _ in spans:
         if begin < start or finish > end:
             continue
         out.append(escape(text[cursor:begin]))
