@@ -46,9 +46,9 @@ class SearchEntry(db.Model):
     __table_args__ = (
         sa.Index("ix_search_entry_scope", "strategy_id", "layer", "block"),
         sa.Index("ix_search_entry_field_layer", "field_id", "layer"),
-        # The newest matches, read in this order until enough are found (services.search): a word in
-        # nearly every text is counted and ranked in a bounded number of rows.
-        sa.Index("ix_search_entry_occurred", "occurred_at", "id"),
+        # The newest matches of a layer, read in this order until enough are found (services.search): a
+        # word in nearly every text is counted and ranked in a bounded number of rows.
+        sa.Index("ix_search_entry_layer_occurred", "layer", "occurred_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

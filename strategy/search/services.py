@@ -130,8 +130,13 @@ def _reader_scopes(user, strategies: Iterable[Strategy]) -> dict[tuple[frozenset
 
 def permitted(user, strategies: Iterable[Strategy], searched: frozenset[SearchLayer] | None = None) -> sa.ColumnElement[bool]:
     """The SQL condition of every index row this reader may find (in the `searched` layers, default all)."""
+    return _permitted(_reader_scopes(user, strategies), searched)
+
+
+def _permitted(scopes: dict[tuple[frozenset, frozenset], list[int]],
+               searched: frozenset[SearchLayer] | None = None) -> sa.ColumnElement[bool]:
     conditions = []
-    for (layers, blocks), ids in _reader_scopes(user, strategies).items():
+    for (layers, blocks), ids in scopes.items():
         # One list of layers per scope, what the reader may read and the search asks for: two lists on the
         # same column would make PostgreSQL count their selectivity twice and choose a slower plan.
         layers = layers & searched if searched is not None else layers
@@ -170,7 +175,7 @@ def search(user, text: str, filters: Filters = Filters()) -> Results:
     """The hits this reader may find for `text`, most relevant first, grouped by kind, with counts.
 
     One query takes the newest COUNT_CAP + 1 rows that match and that this reader may read (along the index
-    on date: however common the word, it stops after that many), ranks them and returns them in order as
+    on layer and date: however common the word, it stops after that many), ranks them and returns them as
     (id, kind, date); the counts and the page come from those rows, and only the page's rows are loaded.
     More than COUNT_CAP rows: the result is capped, the oldest of them left out.
     """
@@ -181,13 +186,29 @@ def search(user, text: str, filters: Filters = Filters()) -> Results:
     strategies = list(db.session.scalars(sa.select(Strategy)))
     # The strategy filter and the layers searched narrow the permission condition rather than adding a
     # second condition on the same columns, which PostgreSQL would misjudge (see `permitted`).
-    searched = [s for s in strategies if not filters.strategy or s.slug == filters.strategy]
-    where = [permitted(user, searched, searched_layers(filters)), *_filter_conditions(filters)]
+    scopes = _reader_scopes(user, [s for s in strategies if not filters.strategy or s.slug == filters.strategy])
+    readable = frozenset().union(*(layers for layers, _ in scopes)) & searched_layers(filters)
+    where = _filter_conditions(filters)
     where += [engine.finds(term) for term in query.required]
     where += [sa.not_(engine.finds(term)) for term in query.excluded]
+    if not readable:
+        return Results(query, [], 0, 1, 0)
 
-    newest = (sa.select(SearchEntry.id).where(*where)
-              .order_by(SearchEntry.occurred_at.desc(), SearchEntry.id.desc()).limit(COUNT_CAP + 1)
+    # The newest matches of each layer, along the index on (layer, date), then the newest of them all:
+    # one walk per layer, because a word can be everywhere in one layer and nowhere in another (a dropped
+    # project: in the history, not in the current texts), and a walk through all layers at once would
+    # pass every newer row of the layer without it.
+    newest_of_layer = []
+    for layer in sorted(readable):
+        newest = (sa.select(SearchEntry.id, SearchEntry.occurred_at)
+                  .where(_permitted(scopes, frozenset({layer})), *where)
+                  .order_by(SearchEntry.occurred_at.desc(), SearchEntry.id.desc()).limit(COUNT_CAP + 1)
+                  .subquery())
+        # Wrapped: SQLite takes no ORDER BY or LIMIT inside a part of a UNION.
+        newest_of_layer.append(sa.select(newest.c.id, newest.c.occurred_at))
+    layers_newest = sa.union_all(*newest_of_layer).subquery()
+    newest = (sa.select(layers_newest.c.id)
+              .order_by(layers_newest.c.occurred_at.desc(), layers_newest.c.id.desc()).limit(COUNT_CAP + 1)
               .cte("newest"))
     relevance, joins = engine.relevance(query, sa.select(newest.c.id))
     statement = sa.select(SearchEntry.id, SearchEntry.kind, SearchEntry.occurred_at)
