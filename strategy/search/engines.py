@@ -47,6 +47,9 @@ class Engine:
             condition = sa.or_(condition, self.contains_part(term.part))
         return condition
 
+    def before_search(self, session) -> None:
+        """Before the search query, in the same transaction."""
+
     def before_bulk_load(self, bind: sa.Connection) -> None:
         """Before `flask search reindex` writes every entry anew (the index is empty then)."""
 
@@ -105,6 +108,12 @@ class PostgresEngine(Engine):
                                for term in query.required)
         # Normalisation 1 (rank / (1 + log length)): shorter texts first among equal matches, as bm25 does.
         return sa.func.ts_rank(self._document, self._websearch(any_term), 1), []
+
+    def before_search(self, session) -> None:
+        # psycopg prepares a statement from its fifth run on, and PostgreSQL may then keep one plan for any
+        # words: a plan that cannot tell "Jobcenter" (in every row: read the newest rows until enough match)
+        # from "Zebrastreifen" (in none: ask the GIN index), and took 1.4 s instead of 28 ms for the latter.
+        session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
     # Building a GIN index once over all rows is many times faster than updating it row by row.
     def before_bulk_load(self, bind: sa.Connection) -> None:

@@ -214,6 +214,7 @@ def search(user, text: str, filters: Filters = Filters()) -> Results:
     statement = sa.select(SearchEntry.id, SearchEntry.kind, SearchEntry.occurred_at)
     for target, on in joins:
         statement = statement.outerjoin(target, on)
+    engine.before_search(db.session)
     ranked = db.session.execute(
         statement.where(SearchEntry.id.in_(sa.select(newest.c.id)))
         .order_by(relevance.desc(), SearchEntry.occurred_at.desc(), SearchEntry.id.desc())
