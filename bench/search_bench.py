@@ -9,7 +9,8 @@ The history of scale_bench is one identical text in every revision, which no sea
 each revision also names two of 1,000 compound words (40 first parts × 25 second parts, e.g.
 "Sprachlotse", "Wohnungsfonds"), so a compound word is in about 0.2 % of the revisions, and its second part
 (`lotse`, searched inside words) in about 8 %. The common words of scale_bench's text ("Jobcenter") stand in
-every column and every revision: the worst case, printed as such.
+every column and every revision: the worst case, printed as such (more than 1,000 hits: counted up to the cap,
+the newest ranked; strategy.search.services.COUNT_CAP).
 
 Requests go through the whole app in this process (Flask test client: routing, permissions, the query,
 the page), one at a time; anonymous readers search the current (approved) state of all public strategies, the

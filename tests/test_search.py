@@ -205,6 +205,14 @@ def test_the_snippet_marks_the_words_found_as_written():
                                          "<mark>Integrationskurse</mark> &lt;b&gt;sofort&lt;/b&gt;.")
 
 
+def test_the_snippet_of_several_words_shows_the_passage_where_most_of_them_stand():
+    query = parse_query("Ausbildung Anerkennung")
+    text = "Ausbildung im Handwerk. " + "Weitere Sätze ohne die Wörter. " * 20 + "Ausbildung und Anerkennung zusammen."
+    passage = str(snippet(text, query))
+    assert "<mark>Ausbildung</mark> und <mark>Anerkennung</mark>" in passage
+    assert passage.startswith("… ")
+
+
 def test_terms_fold_umlauts_sharp_s_and_inflections_alike():
     assert terms("Straße Geflüchteten Beratungsangebote") == terms("Strasse Gefluechtete Beratungsangebot")
     assert fold("Münsterstraße") == "munsterstrasse"
