@@ -212,7 +212,12 @@ def can_view_block(user, strategy: Strategy, block: str) -> bool:
 
 
 def visible_blocks(user, strategy: Strategy) -> frozenset[str]:
-    return frozenset(block for block in visibility_blocks() if can_view_block(user, strategy, block))
+    """The blocks `can_view_block` allows, with the strategy and the reader's audience asked once (search
+    asks this for every strategy)."""
+    if not can_view_strategy(user, strategy):
+        return frozenset()
+    rank = AUDIENCE_RANK[audience_of(user, strategy)]
+    return frozenset(block for block in visibility_blocks() if rank >= AUDIENCE_RANK[block_audience(strategy, block)])
 
 
 def can_manage_visibility(user, strategy: Strategy) -> bool:

@@ -171,8 +171,9 @@ def _filter_conditions(filters: Filters) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
-def search(user, text: str, filters: Filters = Filters()) -> Results:
-    """The hits this reader may find for `text`, most relevant first, grouped by kind, with counts.
+def search(user, text: str, filters: Filters = Filters(), strategies: list[Strategy] | None = None) -> Results:
+    """The hits this reader may find for `text`, most relevant first, grouped by kind, with counts; among
+    `strategies` if given (default: all; either way only those the reader may see).
 
     One query takes the newest COUNT_CAP + 1 rows that match and that this reader may read (along the index
     on layer and date: however common the word, it stops after that many), ranks them and returns them as
@@ -183,7 +184,8 @@ def search(user, text: str, filters: Filters = Filters()) -> Results:
     if query.is_empty:
         return Results(query, [], 0, 1, 0)
     engine = engine_for(db.engine.dialect.name)
-    strategies = list(db.session.scalars(sa.select(Strategy)))
+    if strategies is None:  # the page passes those it loaded for the strategy filter
+        strategies = list(db.session.scalars(sa.select(Strategy)))
     # The strategy filter and the layers searched narrow the permission condition rather than adding a
     # second condition on the same columns, which PostgreSQL would misjudge (see `permitted`).
     scopes = _reader_scopes(user, [s for s in strategies if not filters.strategy or s.slug == filters.strategy])
