@@ -1,7 +1,7 @@
 """search entries by layer and date
 
 Revision ID: 0010_search_by_date
-Revises: 0008_notifications
+Revises: 0009_export_pieces
 Create Date: 2026-12-03 15:10:42.913114
 
 """
@@ -9,7 +9,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0010_search_by_date'
-down_revision = '0008_notifications'
+down_revision = '0009_export_pieces'
 branch_labels = None
 depends_on = None
 
