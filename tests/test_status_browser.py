@@ -48,10 +48,10 @@ def test_anonymous_visitor_reads_the_public_status_page_and_a_field(live_server,
 
 def test_anonymous_visitor_switches_the_status_page_to_english(live_server, page):
     page.goto(f"{live_server.url}/strategien/{DEMO_SLUG}/status")
-    page.get_by_role("button", name="EN").click()
+    page.get_by_role("button", name="EN", exact=True).click()  # not "Such-en" of the search box
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page).to_have_url(f"{live_server.url}/strategien/{DEMO_SLUG}/status")
-    page.get_by_role("button", name="DE").click()
+    page.get_by_role("button", name="DE", exact=True).click()
     expect(page.get_by_role("heading", name="Handlungsfelder")).to_be_visible()
 
 
@@ -61,8 +61,8 @@ def test_partner_reads_the_partners_only_strategy_on_a_phone(live_server, browse
     try:
         log_in(page, live_server.url, "partner@demo.dortmund.example")
         page.goto(live_server.url + "/")
-        page.locator(".card", has_text="Arbeitsmarktintegration").get_by_role(
-            "link", name="Stand der Umsetzung").click()
+        # The start page lists the partner's strategies' status pages.
+        page.get_by_role("link", name="Arbeitsmarktintegration Neuzugewanderter: Stand der Umsetzung").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Arbeitsmarktintegration Neuzugewanderter")
         overdue = page.locator("section", has=page.get_by_role("heading", name=re.compile("Überfällige Schritte")))
         expect(overdue).to_contain_text("Bedarfsabfrage bei den Kursträgern auswerten")

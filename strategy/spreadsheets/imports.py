@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from flask import current_app
@@ -1007,30 +1007,18 @@ def apply_plan(plan: Plan, strategy: Strategy, user: User, filename: str, today:
         if item.texts and before is not None:
             field.version = field.version + 1  # the row's own content moved: an open edit form must notice
         outcome.counts["texts"] += len(item.texts)
-        for change in item.steps:
-            if change.action == "removed":
-                db.session.delete(change.record)
-            elif change.action in ("new", "changed"):
-                _apply_step(field, change, today, known)
-            outcome.counts["steps"] += change.action != "conflict"
-        for change in item.financing:
-            if change.action == "removed":
-                db.session.delete(change.record)
-            elif change.action in ("new", "changed"):
-                _apply_financing(field, change)
-            outcome.counts["financing"] += change.action != "conflict"
-        for change in item.indicators:
-            if change.action == "removed":
-                db.session.delete(change.record)
-            elif change.action in ("new", "changed"):
-                _apply_indicator(field, change, created)
-            outcome.counts["indicators"] += change.action != "conflict"
-        for change in item.values:
-            if change.action == "removed":
-                db.session.delete(change.record)
-            elif change.action in ("new", "changed"):
-                _apply_value(change, created)
-            outcome.counts["values"] += change.action != "conflict"
+        # Indicators before their values: a value may belong to an indicator the file brings.
+        for kind, changes, store in (
+                ("steps", item.steps, partial(_apply_step, field, today=today, known=known)),
+                ("financing", item.financing, partial(_apply_financing, field)),
+                ("indicators", item.indicators, partial(_apply_indicator, field, created=created)),
+                ("values", item.values, partial(_apply_value, created=created))):
+            for change in changes:
+                if change.action == "removed":
+                    db.session.delete(change.record)
+                elif change.action in ("new", "changed"):
+                    store(change)
+                outcome.counts[kind] += change.action != "conflict"
         db.session.flush()
         if record_change(field, user, RevisionKind.IMPORT, before, note) is not None:
             outcome.revisions += 1
