@@ -45,11 +45,10 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import force_locale
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .extensions import db
-from .models import MailStatus, OutgoingMail, User, utcnow
+from .models import MailStatus, OutgoingMail, User, dialect_insert, utcnow
 
 logger = logging.getLogger("strategy.mail")
 
@@ -134,9 +133,8 @@ def send_mail(to: User | str, template: str, *, attachments: Iterable[Attachment
         db.session.add(row)
         db.session.flush()
     else:
-        insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
         inserted = db.session.execute(
-            insert(OutgoingMail).values(**values).on_conflict_do_nothing(index_elements=["key"])
+            dialect_insert(OutgoingMail).values(**values).on_conflict_do_nothing(index_elements=["key"])
             .returning(OutgoingMail.id)
         ).scalar()
         if inserted is None:

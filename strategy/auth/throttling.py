@@ -6,11 +6,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..audit import AuditAction, client_address, record_event
 from ..extensions import db
-from ..models import LoginThrottle, User, utcnow
+from ..models import LoginThrottle, User, dialect_insert, utcnow
 from .tokens import hash_token
 
 
@@ -48,8 +47,7 @@ def _throttle_row(key: str, *, create: bool) -> LoginThrottle | None:
     if not create:
         return db.session.scalar(statement)
     # Created with ON CONFLICT DO NOTHING so two processes counting the first failure cannot collide.
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    db.session.execute(insert(LoginThrottle).values(key=key, failed_login_count=0).on_conflict_do_nothing())
+    db.session.execute(dialect_insert(LoginThrottle).values(key=key, failed_login_count=0).on_conflict_do_nothing())
     return db.session.scalar(statement.with_for_update().execution_options(populate_existing=True))
 
 

@@ -20,7 +20,6 @@ from typing import Any, Callable
 from flask import current_app, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from .. import PROJECT_ROOT
@@ -29,7 +28,7 @@ from ..comparison import compare_editions, current_approved_content, strategy_he
 from ..extensions import db
 from ..fields.services import load_field_row
 from ..framework import FRAMEWORK, Phase
-from ..models import Edition, Field, FieldAssignment, Strategy, User, utcnow
+from ..models import Edition, Field, FieldAssignment, Strategy, User, dialect_insert, utcnow
 from ..models.exports import ExportCache, ExportPiece
 from ..permissions import visible_blocks
 from ..reading import readable_edition, readable_framework, readable_row, reader_of
@@ -409,9 +408,8 @@ def _render_pieces(renderer: pdf.RendererPool, strategy_id: int, jobs: list[pdf.
     results = [fresh[key] if key in fresh else _from_store(stored[key]) for key in keys]
     used = [piece.id for piece in stored.values() if piece.last_used_at < now - timedelta(hours=1)]
     if fresh:
-        insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
         # Another export may store the same piece a moment earlier: its bytes are the same, keep theirs.
-        db.session.execute(insert(ExportPiece).on_conflict_do_nothing(index_elements=["key"]), [
+        db.session.execute(dialect_insert(ExportPiece).on_conflict_do_nothing(index_elements=["key"]), [
             {"key": key, "strategy_id": strategy_id, "pdf": result.pdf, "size": len(result.pdf),
              "page_count": result.page_count, "render_seconds": round(result.seconds, 3),
              "layout": {"anchors": result.anchors, "row_tops": {str(page): list(top)

@@ -1,7 +1,7 @@
 """The domain model, one module per part, re-exported here."""
 from .accounts import FieldAssignment, Membership, Role, User
 from .auth import LoginThrottle, SetPasswordToken, Setting, UserSession
-from .base import utcnow
+from .base import dialect_insert, utcnow
 from .editions import Edition, EditionIsImmutable
 from .exports import ExportCache, ExportJob, ExportPiece
 from .history import AuditEvent, Revision, RevisionKind
@@ -58,6 +58,6 @@ __all__ = [
     "Revision", "RevisionKind", "Role", "StepStatus", "Strategy", "User", "Visibility", "WorkingGroup",
     "WorkingGroupMember", "Edition", "ImportUpload", "EditionIsImmutable", "ExportCache", "ExportJob", "ExportPiece", "ReviewComment", "financing_item_next_step", "name_key", "next_step_field", "step_is_overdue",
     "SearchEntry", "SearchKind", "SearchLayer",
-    "utcnow", "ReminderKind", "ReminderSent", "ReportingRound", "RoundStage", "RoundStatus",
+    "utcnow", "dialect_insert", "ReminderKind", "ReminderSent", "ReportingRound", "RoundStage", "RoundStatus",
     "RoundTask", "StageKind", "TaskState",
 ]

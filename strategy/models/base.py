@@ -44,3 +44,13 @@ def str_enum(enum_cls: type[enum.Enum], length: int = 20) -> sa.Enum:
         validate_strings=True,
         name=enum_cls.__name__.lower(),
     )
+
+
+def dialect_insert(model):
+    """The INSERT of the database in use, for ON CONFLICT DO NOTHING: SQLite and PostgreSQL both have it,
+    but SQLAlchemy offers it only on each dialect's own insert()."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from ..extensions import db
+
+    return (postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert)(model)

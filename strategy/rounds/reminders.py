@@ -27,7 +27,6 @@ import sqlalchemy as sa
 from flask import current_app, g
 from flask_babel import force_locale
 from icalendar import Calendar, Event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from ..days import working_days_between
@@ -46,6 +45,7 @@ from ..models import (
     StageKind,
     TaskState,
     User,
+    dialect_insert,
     utcnow,
 )
 from ..notifications.services import preferences
@@ -157,9 +157,8 @@ def deadline_ics(digest: Digest) -> bytes:
 
 def _claim(digest: Digest) -> bool:
     """Insert the digest's unique row; False when another run (or an earlier one) already has it."""
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     claimed = db.session.execute(
-        insert(ReminderSent).values(user_id=digest.user.id, round_id=digest.round.id, stage=digest.stage.kind,
+        dialect_insert(ReminderSent).values(user_id=digest.user.id, round_id=digest.round.id, stage=digest.stage.kind,
                                     kind=digest.kind, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["user_id", "round_id", "stage", "kind"])
         .returning(ReminderSent.id)
